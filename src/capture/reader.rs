@@ -1,0 +1,683 @@
+//! The streaming reader over `pcap-parser`.
+
+use super::{CaptureError, Linktype, Timestamp};
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{PcapBlockOwned, PcapError};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Initial size of the read buffer; it grows for larger records.
+const INITIAL_BUFFER: usize = 256 * 1024;
+/// No single record may need more buffer than this; a larger one is reported as corrupt rather
+/// than allocated (a hostile record header can claim 4 GiB).
+pub const MAX_RECORD_BUFFER: usize = 16 * 1024 * 1024;
+
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// pcapng's obsolete Packet Block, which pcap-parser leaves as an unknown block.
+const OPB_TYPE: u32 = 2;
+
+/// Which container the frames came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureFormat {
+    Pcap,
+    PcapNg,
+}
+
+/// One packet record.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based position among the file's packet records, as Wireshark numbers frames.
+    pub number: u64,
+    pub ts: Timestamp,
+    pub linktype: Linktype,
+    /// The captured bytes (possibly fewer than `orig_len` when the snaplen cut the packet).
+    pub data: &'a [u8],
+    /// The packet's length on the wire.
+    pub orig_len: u32,
+}
+
+impl Frame<'_> {
+    /// True when the capture kept fewer bytes than the packet had.
+    pub fn is_cut(&self) -> bool {
+        (self.data.len() as u64) < u64::from(self.orig_len)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: Linktype,
+    units_per_sec: u64,
+    offset_secs: i64,
+}
+
+/// Where a packet's bytes sit in the reader's buffer, found while the block was borrowed.
+struct PacketAt {
+    start: usize,
+    len: usize,
+    ts: Timestamp,
+    linktype: Linktype,
+    orig_len: u32,
+}
+
+enum Step {
+    Packet { consumed: usize, at: PacketAt },
+    Skip { consumed: usize },
+    Eof,
+    Refill,
+    Grow,
+    Truncated,
+    Corrupt(String),
+}
+
+/// Streams the frames of one capture file.
+pub struct CaptureReader {
+    path: PathBuf,
+    inner: Box<dyn PcapReaderIterator + Send>,
+    format: CaptureFormat,
+    compressed: bool,
+    legacy: Option<Interface>,
+    interfaces: Vec<Interface>,
+    frames: u64,
+    pending_consume: usize,
+    buffer_size: usize,
+    done: bool,
+    io_error: Arc<Mutex<Option<io::Error>>>,
+}
+
+impl std::fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaptureReader {
+    /// Opens a capture; gzip-compressed files are recognised by their magic bytes.
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let file = File::open(path).map_err(|source| CaptureError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_reader(path, file)
+    }
+
+    /// Reads a capture from any byte source; `path` names it in errors.
+    pub fn from_reader<R: Read + Send + 'static>(
+        path: &Path,
+        source: R,
+    ) -> Result<Self, CaptureError> {
+        let path = path.to_path_buf();
+        let mut buffered = BufReader::with_capacity(64 * 1024, source);
+        let head = buffered.fill_buf().map_err(|source| CaptureError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if head.is_empty() {
+            return Err(CaptureError::Empty { path });
+        }
+        let compressed = head.starts_with(&GZIP_MAGIC);
+        let io_error = Arc::new(Mutex::new(None));
+        let mut stream: Box<dyn Read + Send> = if compressed {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
+        let mut magic = [0u8; 4];
+        let got = read_up_to(&mut stream, &mut magic)
+            .map_err(|e| gzip_or_read_error(path.clone(), e, compressed))?;
+        let magic = &magic[..got];
+        let format = if magic == PCAPNG_MAGIC {
+            CaptureFormat::PcapNg
+        } else if PCAP_MAGICS.iter().any(|m| m.as_slice() == magic) {
+            CaptureFormat::Pcap
+        } else if magic.is_empty() {
+            return Err(CaptureError::Empty { path });
+        } else {
+            return Err(CaptureError::NotACapture {
+                path,
+                magic: hex(magic),
+            });
+        };
+        let prefixed = FullReader {
+            inner: Box::new(io::Cursor::new(magic.to_vec()).chain(stream)),
+            error: Arc::clone(&io_error),
+        };
+        let inner = pcap_parser::create_reader(INITIAL_BUFFER, prefixed).map_err(|e| match e {
+            PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
+                CaptureError::Truncated {
+                    path: path.clone(),
+                    last_frame: 0,
+                }
+            }
+            other => CaptureError::Corrupt {
+                path: path.clone(),
+                last_frame: 0,
+                reason: format!("bad file header ({other:?})"),
+            },
+        })?;
+        Ok(Self {
+            path,
+            inner,
+            format,
+            compressed,
+            legacy: None,
+            interfaces: Vec::new(),
+            frames: 0,
+            pending_consume: 0,
+            buffer_size: INITIAL_BUFFER,
+            done: false,
+            io_error,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Frames delivered so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    /// The next frame, `Ok(None)` at the end of the file. An error ends the stream: frames
+    /// before it were complete and valid.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pending_consume > 0 {
+            self.inner.consume(self.pending_consume);
+            self.pending_consume = 0;
+        }
+        loop {
+            match self.step() {
+                Step::Packet { consumed, at } => {
+                    self.pending_consume = consumed;
+                    self.frames += 1;
+                    let number = self.frames;
+                    let end = at.start.saturating_add(at.len);
+                    if end > self.inner.data().len() {
+                        return Err(self.fail_corrupt("packet data outside its block".into()));
+                    }
+                    let data = &self.inner.data()[at.start..end];
+                    return Ok(Some(Frame {
+                        number,
+                        ts: at.ts,
+                        linktype: at.linktype,
+                        data,
+                        orig_len: at.orig_len,
+                    }));
+                }
+                Step::Skip { consumed } => self.inner.consume(consumed),
+                Step::Eof => {
+                    self.done = true;
+                    return match take_error(&self.io_error) {
+                        Some(e) => Err(gzip_or_read_error(self.path.clone(), e, self.compressed)),
+                        None => Ok(None),
+                    };
+                }
+                Step::Refill => {
+                    if self.inner.refill().is_err() {
+                        self.done = true;
+                        let e = take_error(&self.io_error)
+                            .unwrap_or_else(|| io::Error::other("read failed"));
+                        return Err(gzip_or_read_error(self.path.clone(), e, self.compressed));
+                    }
+                }
+                Step::Grow => {
+                    let wanted = self.buffer_size.saturating_mul(2);
+                    if wanted > MAX_RECORD_BUFFER || !self.inner.grow(wanted) {
+                        return Err(self.fail_corrupt(format!(
+                            "a record is larger than {} MiB",
+                            MAX_RECORD_BUFFER / (1024 * 1024)
+                        )));
+                    }
+                    self.buffer_size = wanted;
+                }
+                Step::Truncated => {
+                    self.done = true;
+                    if let Some(e) = take_error(&self.io_error) {
+                        return Err(gzip_or_read_error(self.path.clone(), e, self.compressed));
+                    }
+                    return Err(CaptureError::Truncated {
+                        path: self.path.clone(),
+                        last_frame: self.frames,
+                    });
+                }
+                Step::Corrupt(reason) => return Err(self.fail_corrupt(reason)),
+            }
+        }
+    }
+
+    fn fail_corrupt(&mut self, reason: String) -> CaptureError {
+        self.done = true;
+        CaptureError::Corrupt {
+            path: self.path.clone(),
+            last_frame: self.frames,
+            reason,
+        }
+    }
+
+    /// Parses one block and says what to do with it, without keeping a borrow of the buffer.
+    fn step(&mut self) -> Step {
+        let base = self.inner.data().as_ptr() as usize;
+        let block = match self.inner.next() {
+            Ok(ok) => ok,
+            Err(PcapError::Eof) => return Step::Eof,
+            Err(PcapError::Incomplete(_)) => return Step::Refill,
+            Err(PcapError::UnexpectedEof) => return Step::Truncated,
+            Err(PcapError::BufferTooSmall) => return Step::Grow,
+            Err(PcapError::ReadError) => return Step::Refill,
+            Err(e) => return Step::Corrupt(format!("{e:?}").chars().take(120).collect()),
+        };
+        let (consumed, block) = block;
+        let offset_of = |data: &[u8]| (data.as_ptr() as usize).saturating_sub(base);
+        match block {
+            PcapBlockOwned::LegacyHeader(header) => {
+                let units_per_sec = if header.is_nanosecond_precision() {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                };
+                self.legacy = Some(Interface {
+                    linktype: header.network,
+                    units_per_sec,
+                    offset_secs: 0,
+                });
+                Step::Skip { consumed }
+            }
+            PcapBlockOwned::Legacy(record) => {
+                let Some(iface) = self.legacy else {
+                    return Step::Corrupt("packet record before the file header".into());
+                };
+                let data = record.data;
+                let len = data.len().min(record.caplen as usize);
+                Step::Packet {
+                    consumed,
+                    at: PacketAt {
+                        start: offset_of(data),
+                        len,
+                        ts: Timestamp::from_parts(
+                            i64::from(record.ts_sec),
+                            u64::from(record.ts_usec),
+                            iface.units_per_sec,
+                        ),
+                        linktype: iface.linktype,
+                        orig_len: record.origlen,
+                    },
+                }
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                Step::Skip { consumed }
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.interfaces.push(Interface {
+                    linktype: idb.linktype,
+                    units_per_sec: ts_units_per_sec(idb.if_tsresol).unwrap_or(1_000_000),
+                    offset_secs: idb.ts_offset(),
+                });
+                Step::Skip { consumed }
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
+                    return Step::Corrupt(format!("packet on undeclared interface {}", epb.if_id));
+                };
+                let data = epb.packet_data();
+                let count = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                Step::Packet {
+                    consumed,
+                    at: PacketAt {
+                        start: offset_of(data),
+                        len: data.len(),
+                        ts: Timestamp::from_units(count, iface.units_per_sec, iface.offset_secs),
+                        linktype: iface.linktype,
+                        orig_len: epb.origlen,
+                    },
+                }
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let Some(iface) = self.interfaces.first().copied() else {
+                    return Step::Corrupt("simple packet block before any interface".into());
+                };
+                let data = spb.packet_data();
+                Step::Packet {
+                    consumed,
+                    at: PacketAt {
+                        start: offset_of(data),
+                        len: data.len(),
+                        ts: Timestamp::default(),
+                        linktype: iface.linktype,
+                        orig_len: spb.origlen,
+                    },
+                }
+            }
+            PcapBlockOwned::NG(Block::Unknown(unknown)) if unknown.block_type == OPB_TYPE => {
+                match obsolete_packet(unknown.data, &self.interfaces) {
+                    Some(p) => Step::Packet {
+                        consumed,
+                        at: PacketAt {
+                            start: offset_of(unknown.data) + p.start,
+                            len: p.len,
+                            ts: p.ts,
+                            linktype: p.linktype,
+                            orig_len: p.orig_len,
+                        },
+                    },
+                    None => Step::Corrupt("malformed obsolete packet block".into()),
+                }
+            }
+            PcapBlockOwned::NG(_) => Step::Skip { consumed },
+        }
+    }
+}
+
+/// `if_tsresol`: 10^n units per second, or 2^n when the top bit is set. (pcap-parser 0.17's own
+/// helper rejects every power-of-two resolution.)
+fn ts_units_per_sec(raw: u8) -> Option<u64> {
+    let exp = u32::from(raw & 0x7f);
+    if raw & 0x80 == 0 {
+        10u64.checked_pow(exp)
+    } else {
+        1u64.checked_shl(exp).filter(|_| exp < 64)
+    }
+}
+
+/// A packet found inside an obsolete Packet Block.
+struct ObsoletePacket {
+    start: usize,
+    len: usize,
+    ts: Timestamp,
+    linktype: Linktype,
+    orig_len: u32,
+}
+
+/// Decodes the body of a pcapng Packet Block (type 2, little-endian sections only):
+/// interface id (u16), drops (u16), timestamp (2×u32), caplen, origlen, data.
+fn obsolete_packet(body: &[u8], interfaces: &[Interface]) -> Option<ObsoletePacket> {
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?))
+    };
+    let if_id = u16::from_le_bytes(body.get(0..2)?.try_into().ok()?);
+    let iface = interfaces.get(usize::from(if_id))?;
+    let count = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
+    let caplen = u32_at(12)? as usize;
+    let orig_len = u32_at(16)?;
+    let available = body.len().checked_sub(20)?;
+    Some(ObsoletePacket {
+        start: 20,
+        len: caplen.min(available),
+        ts: Timestamp::from_units(count, iface.units_per_sec, iface.offset_secs),
+        linktype: iface.linktype,
+        orig_len,
+    })
+}
+
+/// Reads until `buf` is full or the source ends; pcap-parser expects full reads, which a gzip
+/// decoder does not promise. The first I/O error is kept for the error report and ends the
+/// stream, except a gzip stream that ends early, which is a truncated capture like any other.
+struct FullReader {
+    inner: Box<dyn Read + Send>,
+    error: Arc<Mutex<Option<io::Error>>>,
+}
+
+impl Read for FullReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match read_up_to(&mut self.inner, buf) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                if let Ok(mut slot) = self.error.lock() {
+                    slot.get_or_insert(e);
+                }
+                Ok(0)
+            }
+        }
+    }
+}
+
+fn read_up_to(source: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn take_error(slot: &Arc<Mutex<Option<io::Error>>>) -> Option<io::Error> {
+    slot.lock().ok().and_then(|mut s| s.take())
+}
+
+fn gzip_or_read_error(path: PathBuf, e: io::Error, compressed: bool) -> CaptureError {
+    if compressed {
+        CaptureError::Gzip {
+            path,
+            reason: e.to_string(),
+        }
+    } else {
+        CaptureError::Read { path, source: e }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(bytes: Vec<u8>) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::from_reader(Path::new("test.pcap"), io::Cursor::new(bytes))
+    }
+
+    fn pcap_header(big_endian: bool, nanos: bool, linktype: u32) -> Vec<u8> {
+        let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        let mut v = Vec::new();
+        let put32 = |v: &mut Vec<u8>, x: u32| {
+            v.extend_from_slice(&if big_endian {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
+        put32(&mut v, magic);
+        let put16 = |v: &mut Vec<u8>, x: u16| {
+            v.extend_from_slice(&if big_endian {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
+        put16(&mut v, 2);
+        put16(&mut v, 4);
+        put32(&mut v, 0);
+        put32(&mut v, 0);
+        put32(&mut v, 65535);
+        put32(&mut v, linktype);
+        v
+    }
+
+    fn pcap_record(big_endian: bool, sec: u32, frac: u32, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [sec, frac, data.len() as u32, data.len() as u32] {
+            v.extend_from_slice(&if big_endian {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            });
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn collect(mut r: CaptureReader) -> (Vec<(u64, i64, Vec<u8>)>, Option<CaptureError>) {
+        let mut frames = Vec::new();
+        loop {
+            match r.next_frame() {
+                Ok(Some(f)) => frames.push((f.number, f.ts.nanos(), f.data.to_vec())),
+                Ok(None) => return (frames, None),
+                Err(e) => return (frames, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn reads_big_endian_microsecond_pcap() {
+        let mut file = pcap_header(true, false, 1);
+        file.extend(pcap_record(true, 10, 250_000, b"abc"));
+        file.extend(pcap_record(true, 11, 0, b"defg"));
+        let (frames, err) = collect(reader(file).unwrap());
+        assert!(err.is_none());
+        assert_eq!(
+            frames,
+            vec![
+                (1, 10_250_000_000, b"abc".to_vec()),
+                (2, 11_000_000_000, b"defg".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_nanosecond_pcap() {
+        let mut file = pcap_header(false, true, 101);
+        file.extend(pcap_record(false, 1, 123_456_789, b"x"));
+        let r = reader(file).unwrap();
+        assert_eq!(r.format(), CaptureFormat::Pcap);
+        let (frames, err) = collect(r);
+        assert!(err.is_none());
+        assert_eq!(frames[0].1, 1_123_456_789);
+    }
+
+    #[test]
+    fn truncated_mid_record_yields_frames_then_error() {
+        let mut file = pcap_header(false, false, 1);
+        file.extend(pcap_record(false, 1, 0, b"first"));
+        let mut second = pcap_record(false, 2, 0, b"second-record");
+        second.truncate(20);
+        file.extend(second);
+        let (frames, err) = collect(reader(file).unwrap());
+        assert_eq!(frames.len(), 1);
+        match err {
+            Some(CaptureError::Truncated { last_frame: 1, .. }) => {}
+            other => panic!("expected truncation after frame 1, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_capture_is_a_typed_error() {
+        match reader(b"GET / HTTP/1.1\r\n".to_vec()) {
+            Err(CaptureError::NotACapture { magic, .. }) => assert_eq!(magic, "47 45 54 20"),
+            other => panic!("expected NotACapture, got {other:?}"),
+        }
+        assert!(matches!(
+            reader(Vec::new()),
+            Err(CaptureError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn header_only_file_has_no_frames() {
+        let (frames, err) = collect(reader(pcap_header(false, false, 1)).unwrap());
+        assert!(frames.is_empty());
+        assert!(err.is_none());
+    }
+
+    #[test]
+    fn huge_record_length_is_corrupt_not_an_allocation() {
+        let mut file = pcap_header(false, false, 1);
+        for x in [1u32, 0, 0xffff_fff0, 0xffff_fff0] {
+            file.extend_from_slice(&x.to_le_bytes());
+        }
+        file.extend_from_slice(&[0u8; 64]);
+        let (frames, err) = collect(reader(file).unwrap());
+        assert!(frames.is_empty());
+        assert!(err.is_some(), "a 4 GiB record must be reported");
+    }
+
+    #[test]
+    fn gzip_is_decompressed_and_corrupt_gzip_reported() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut file = pcap_header(false, false, 1);
+        file.extend(pcap_record(false, 1, 0, b"zipped"));
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(&file).unwrap();
+        let gz = enc.finish().unwrap();
+        let r = reader(gz.clone()).unwrap();
+        assert!(r.is_compressed());
+        let (frames, err) = collect(r);
+        assert!(err.is_none());
+        assert_eq!(frames[0].2, b"zipped");
+
+        let mut bad = gz;
+        let mid = bad.len() / 2;
+        for b in &mut bad[10..mid] {
+            *b ^= 0x5a;
+        }
+        let result = reader(bad).map(collect);
+        match result {
+            Err(e) => assert!(matches!(
+                e,
+                CaptureError::Gzip { .. } | CaptureError::NotACapture { .. }
+            )),
+            Ok((_, err)) => assert!(err.is_some()),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            if let Ok(r) = reader(bytes) {
+                let _ = collect(r);
+            }
+        }
+
+        #[test]
+        fn never_panics_after_a_valid_header(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..600), ng in proptest::bool::ANY) {
+            let mut file = if ng {
+                // minimal little-endian SHB followed by arbitrary blocks
+                let mut v = vec![0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
+                v.extend_from_slice(&[0xff; 8]);
+                v.extend_from_slice(&[28, 0, 0, 0]);
+                v
+            } else {
+                pcap_header(false, false, 1)
+            };
+            file.extend(tail);
+            if let Ok(r) = reader(file) {
+                let _ = collect(r);
+            }
+        }
+    }
+}

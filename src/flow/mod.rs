@@ -1,0 +1,546 @@
+//! Conversations: TCP connections reassembled per direction, UDP datagrams per 4-tuple.
+//!
+//! [`FlowTable::process`] takes decoded packets in capture order and reports to a
+//! [`FlowSink`]: for TCP, handshake, data (as soon as it is contiguous), gaps, ACK progress,
+//! FIN and RST, each with the frame and time it happened; for UDP, each datagram. Each
+//! connection is oriented client → server (the SYN's sender, else the side not on a well-known
+//! service port). Memory is bounded: out-of-order bytes are capped per connection and in
+//! total, and idle connections are evicted by capture time; every cap that bites is counted in
+//! [`FlowStats`].
+
+mod seq;
+
+pub use seq::{Chunk, GapReason, HalfStats, HalfStream};
+
+use crate::capture::Timestamp;
+use crate::net::{Packet, TcpSegment, Transport, UdpDatagram};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Direction of travel within a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dir {
+    ToServer,
+    ToClient,
+}
+
+impl Dir {
+    pub fn reverse(self) -> Self {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Dir::ToServer => 0,
+            Dir::ToClient => 1,
+        }
+    }
+}
+
+/// Where and when something happened: the frame being processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub frame: u64,
+    pub ts: Timestamp,
+}
+
+/// A conversation's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Conversation index in order of first packet, per protocol (like Wireshark's stream index).
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first: At,
+}
+
+/// Why a TCP connection's record ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseReason {
+    /// No packet for longer than the idle timeout.
+    Idle,
+    /// A new SYN reused the 4-tuple.
+    Reused,
+    /// The capture ended.
+    CaptureEnd,
+}
+
+/// What happened on a TCP connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TcpEvent<'a> {
+    Syn,
+    SynAck,
+    Data {
+        dir: Dir,
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        reason: GapReason,
+    },
+    /// `dir`'s sender acknowledged the opposite stream up to `acked` (an offset in it).
+    Ack {
+        dir: Dir,
+        acked: u64,
+        bare: bool,
+    },
+    Fin {
+        dir: Dir,
+    },
+    Rst {
+        dir: Dir,
+    },
+    /// The connection's record ends; nothing more is reported for it.
+    Closed {
+        reason: CloseReason,
+        summary: ConnSummary,
+    },
+}
+
+/// What a connection amounted to, given when it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnSummary {
+    pub packets: u64,
+    pub last: At,
+    /// Per direction, indexed by [`Dir::index`]: to-server first.
+    pub halves: [HalfStats; 2],
+}
+
+/// Receives what the flow layer reconstructs.
+pub trait FlowSink {
+    fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>);
+    fn udp(&mut self, conn: &ConnInfo, at: At, dir: Dir, datagram: &UdpDatagram<'_>);
+}
+
+/// Limits and service ports.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// Ports that identify the server side when the handshake was not captured.
+    pub server_ports: Vec<u16>,
+    pub max_pending_per_conn: usize,
+    pub max_pending_total: usize,
+    /// Connections silent this long (capture time) are closed and forgotten.
+    pub idle_timeout_ns: i64,
+    /// At most this many connections are tracked; beyond it the least recently active goes.
+    pub max_conns: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        Self {
+            server_ports: vec![445, 139, 88, 53, 135, 389, 464, 636, 3268],
+            max_pending_per_conn: 1 << 20,
+            max_pending_total: 32 << 20,
+            idle_timeout_ns: 900_000_000_000,
+            max_conns: 200_000,
+        }
+    }
+}
+
+/// Caps that bit and oddities seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlowStats {
+    pub tcp_conns: u64,
+    pub udp_conns: u64,
+    pub conn_cap_hits: u64,
+    pub total_cap_hits: u64,
+    pub evicted_idle: u64,
+    pub evicted_for_room: u64,
+}
+
+struct TcpConn {
+    info: ConnInfo,
+    halves: [HalfStream; 2],
+    /// Highest offset each side has acknowledged of the opposite stream.
+    acked: [Option<u64>; 2],
+    syn_seen: bool,
+    synack_seen: bool,
+    fin_seen: [bool; 2],
+    rst_seen: bool,
+    last_ts: Timestamp,
+    packets: u64,
+    last: At,
+}
+
+struct UdpConv {
+    info: ConnInfo,
+    last_ts: Timestamp,
+}
+
+type Key = (SocketAddr, SocketAddr);
+
+fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// The conversation table.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    tcp: HashMap<Key, TcpConn>,
+    udp: HashMap<Key, UdpConv>,
+    pending_total: usize,
+    last_sweep: Timestamp,
+    last_at: Option<At>,
+    pub stats: FlowStats,
+}
+
+impl FlowTable {
+    pub fn new(cfg: FlowConfig) -> Self {
+        Self {
+            cfg,
+            tcp: HashMap::new(),
+            udp: HashMap::new(),
+            pending_total: 0,
+            last_sweep: Timestamp::default(),
+            last_at: None,
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Feeds one packet.
+    pub fn process(&mut self, packet: &Packet<'_>, at: At, sink: &mut dyn FlowSink) {
+        self.last_at = Some(at);
+        if at.ts.since(self.last_sweep) > 1_000_000_000 {
+            self.last_sweep = at.ts;
+            self.evict_idle(at, sink);
+        }
+        match &packet.transport {
+            Transport::Tcp(seg) => {
+                let src = SocketAddr::new(packet.src, seg.src_port);
+                let dst = SocketAddr::new(packet.dst, seg.dst_port);
+                self.tcp_segment(src, dst, seg, at, sink);
+            }
+            Transport::Udp(dgram) => {
+                let src = SocketAddr::new(packet.src, dgram.src_port);
+                let dst = SocketAddr::new(packet.dst, dgram.dst_port);
+                self.udp_datagram(src, dst, dgram, at, sink);
+            }
+            Transport::Other(_) => {}
+        }
+    }
+
+    /// Ends the capture: delivers what is buffered, with gaps, and closes every connection in
+    /// the order they started.
+    pub fn finish(&mut self, sink: &mut dyn FlowSink) {
+        let at = self.last_at.unwrap_or(At {
+            frame: 0,
+            ts: Timestamp::default(),
+        });
+        let mut conns: Vec<TcpConn> = self.tcp.drain().map(|(_, c)| c).collect();
+        conns.sort_by_key(|c| c.info.id);
+        for mut conn in conns {
+            close(&mut conn, at, CloseReason::CaptureEnd, sink);
+        }
+        self.pending_total = 0;
+        self.udp.clear();
+    }
+
+    fn is_server_port(&self, port: u16) -> bool {
+        self.cfg.server_ports.contains(&port)
+    }
+
+    /// Decides which end is the server for a conversation first seen as `src → dst`.
+    fn orient(
+        &self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: Option<&TcpSegment<'_>>,
+    ) -> (SocketAddr, SocketAddr) {
+        if let Some(seg) = seg {
+            if seg.flags.syn {
+                return if seg.flags.ack {
+                    (dst, src)
+                } else {
+                    (src, dst)
+                };
+            }
+        }
+        match (
+            self.is_server_port(src.port()),
+            self.is_server_port(dst.port()),
+        ) {
+            (false, true) => (src, dst),
+            (true, false) => (dst, src),
+            _ if src.port() < 1024 && dst.port() >= 1024 => (dst, src),
+            _ => (src, dst),
+        }
+    }
+
+    fn tcp_segment(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &TcpSegment<'_>,
+        at: At,
+        sink: &mut dyn FlowSink,
+    ) {
+        let k = key(src, dst);
+        let fresh_syn = seg.flags.syn && !seg.flags.ack;
+        if let Some(conn) = self.tcp.get_mut(&k) {
+            let reused = fresh_syn
+                && conn.info.client == src
+                && (conn.rst_seen || conn.fin_seen.iter().all(|f| *f) || {
+                    let client = &conn.halves[Dir::ToServer.index()];
+                    client.base_seq() != Some(seg.seq.wrapping_add(1)) && client.next_offset() > 0
+                });
+            if reused {
+                if let Some(mut old) = self.tcp.remove(&k) {
+                    self.pending_total = self.pending_total.saturating_sub(pending_of(&old));
+                    close(&mut old, at, CloseReason::Reused, sink);
+                }
+            }
+        }
+        if !self.tcp.contains_key(&k) {
+            if self.tcp.len() >= self.cfg.max_conns {
+                self.evict_oldest(at, sink);
+            }
+            let (client, server) = self.orient(src, dst, Some(seg));
+            let id = self.stats.tcp_conns;
+            self.stats.tcp_conns += 1;
+            self.tcp.insert(
+                k,
+                TcpConn {
+                    info: ConnInfo {
+                        id,
+                        client,
+                        server,
+                        first: at,
+                    },
+                    halves: [HalfStream::default(), HalfStream::default()],
+                    acked: [None, None],
+                    syn_seen: false,
+                    synack_seen: false,
+                    fin_seen: [false, false],
+                    rst_seen: false,
+                    last_ts: at.ts,
+                    packets: 0,
+                    last: at,
+                },
+            );
+        }
+        let Some(conn) = self.tcp.get_mut(&k) else {
+            return;
+        };
+        conn.last_ts = at.ts;
+        conn.packets += 1;
+        conn.last = at;
+        let dir = if src == conn.info.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let delta = segment(conn, dir, seg, at, sink);
+        self.account(delta);
+        let conn_pending = self.tcp.get(&k).map(pending_of).unwrap_or(0);
+        if conn_pending > self.cfg.max_pending_per_conn {
+            self.stats.conn_cap_hits += 1;
+            self.give_up_holes(&k, at, sink);
+        } else if self.pending_total > self.cfg.max_pending_total {
+            self.stats.total_cap_hits += 1;
+            self.give_up_holes(&k, at, sink);
+        }
+    }
+
+    fn give_up_holes(&mut self, k: &Key, at: At, sink: &mut dyn FlowSink) {
+        let Some(conn) = self.tcp.get_mut(k) else {
+            return;
+        };
+        let mut delta = 0;
+        for dir in [Dir::ToServer, Dir::ToClient] {
+            let info = &conn.info;
+            delta += conn.halves[dir.index()].flush(&mut |c| emit(sink, info, at, dir, c));
+        }
+        self.account(delta);
+    }
+
+    fn account(&mut self, delta: isize) {
+        self.pending_total = self.pending_total.saturating_add_signed(delta);
+    }
+
+    fn udp_datagram(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        dgram: &UdpDatagram<'_>,
+        at: At,
+        sink: &mut dyn FlowSink,
+    ) {
+        let k = key(src, dst);
+        if !self.udp.contains_key(&k) {
+            if self.udp.len() >= self.cfg.max_conns {
+                self.stats.evicted_for_room += 1;
+                self.udp.clear();
+            }
+            let (client, server) = self.orient(src, dst, None);
+            let id = self.stats.udp_conns;
+            self.stats.udp_conns += 1;
+            self.udp.insert(
+                k,
+                UdpConv {
+                    info: ConnInfo {
+                        id,
+                        client,
+                        server,
+                        first: at,
+                    },
+                    last_ts: at.ts,
+                },
+            );
+        }
+        if let Some(conv) = self.udp.get_mut(&k) {
+            conv.last_ts = at.ts;
+            let dir = if src == conv.info.client {
+                Dir::ToServer
+            } else {
+                Dir::ToClient
+            };
+            sink.udp(&conv.info, at, dir, dgram);
+        }
+    }
+
+    fn evict_idle(&mut self, at: At, sink: &mut dyn FlowSink) {
+        let timeout = self.cfg.idle_timeout_ns;
+        let mut idle: Vec<Key> = self
+            .tcp
+            .iter()
+            .filter(|(_, c)| at.ts.since(c.last_ts) > timeout)
+            .map(|(k, _)| *k)
+            .collect();
+        idle.sort_by_key(|k| self.tcp.get(k).map(|c| c.info.id));
+        for k in idle {
+            if let Some(mut conn) = self.tcp.remove(&k) {
+                self.stats.evicted_idle += 1;
+                self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
+                close(&mut conn, at, CloseReason::Idle, sink);
+            }
+        }
+        self.udp.retain(|_, c| at.ts.since(c.last_ts) <= timeout);
+    }
+
+    fn evict_oldest(&mut self, at: At, sink: &mut dyn FlowSink) {
+        let oldest = self
+            .tcp
+            .iter()
+            .min_by_key(|(_, c)| (c.last_ts, c.info.id))
+            .map(|(k, _)| *k);
+        if let Some(mut conn) = oldest.and_then(|k| self.tcp.remove(&k)) {
+            self.stats.evicted_for_room += 1;
+            self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
+            close(&mut conn, at, CloseReason::Idle, sink);
+        }
+    }
+}
+
+fn pending_of(conn: &TcpConn) -> usize {
+    conn.halves.iter().map(HalfStream::pending_bytes).sum()
+}
+
+fn emit(sink: &mut dyn FlowSink, info: &ConnInfo, at: At, dir: Dir, chunk: Chunk<'_>) {
+    let event = match chunk {
+        Chunk::Data { offset, bytes } => TcpEvent::Data { dir, offset, bytes },
+        Chunk::Gap {
+            offset,
+            len,
+            reason,
+        } => TcpEvent::Gap {
+            dir,
+            offset,
+            len,
+            reason,
+        },
+    };
+    sink.tcp(info, at, event);
+}
+
+/// Applies one segment to a connection; returns the change in buffered bytes.
+fn segment(
+    conn: &mut TcpConn,
+    dir: Dir,
+    seg: &TcpSegment<'_>,
+    at: At,
+    sink: &mut dyn FlowSink,
+) -> isize {
+    let mut delta = 0;
+    let i = dir.index();
+    if seg.flags.syn {
+        conn.halves[i].on_syn(seg.seq);
+        if seg.flags.ack {
+            if !conn.synack_seen {
+                conn.synack_seen = true;
+                sink.tcp(&conn.info, at, TcpEvent::SynAck);
+            }
+        } else if !conn.syn_seen {
+            conn.syn_seen = true;
+            sink.tcp(&conn.info, at, TcpEvent::Syn);
+        }
+    }
+    if seg.flags.rst {
+        conn.rst_seen = true;
+        sink.tcp(&conn.info, at, TcpEvent::Rst { dir });
+    }
+    let data_seq = if seg.flags.syn {
+        seg.seq.wrapping_add(1)
+    } else {
+        seg.seq
+    };
+    if !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin {
+        let info = &conn.info;
+        delta += conn.halves[i].push(
+            data_seq,
+            &seg.payload,
+            u64::from(seg.missing),
+            seg.flags.fin,
+            &mut |c| emit(sink, info, at, dir, c),
+        );
+    }
+    if seg.flags.ack && !seg.flags.rst {
+        let other = dir.reverse();
+        let j = other.index();
+        if let Some(acked) = conn.halves[j].offset_of(seg.ack) {
+            if conn.acked[i].is_none_or(|prev| acked > prev) {
+                conn.acked[i] = Some(acked);
+                let bare =
+                    seg.payload.is_empty() && seg.missing == 0 && !seg.flags.syn && !seg.flags.fin;
+                sink.tcp(&conn.info, at, TcpEvent::Ack { dir, acked, bare });
+                let info = &conn.info;
+                delta += conn.halves[j].on_peer_ack(acked, &mut |c| emit(sink, info, at, other, c));
+            }
+        }
+    }
+    if seg.flags.fin && !conn.fin_seen[i] {
+        conn.fin_seen[i] = true;
+        sink.tcp(&conn.info, at, TcpEvent::Fin { dir });
+    }
+    if seg.flags.rst {
+        for d in [Dir::ToServer, Dir::ToClient] {
+            let info = &conn.info;
+            delta += conn.halves[d.index()].flush(&mut |c| emit(sink, info, at, d, c));
+        }
+    }
+    delta
+}
+
+fn close(conn: &mut TcpConn, at: At, reason: CloseReason, sink: &mut dyn FlowSink) {
+    for d in [Dir::ToServer, Dir::ToClient] {
+        let info = &conn.info;
+        conn.halves[d.index()].flush(&mut |c| emit(sink, info, at, d, c));
+    }
+    let summary = ConnSummary {
+        packets: conn.packets,
+        last: conn.last,
+        halves: [conn.halves[0].stats, conn.halves[1].stats],
+    };
+    sink.tcp(&conn.info, at, TcpEvent::Closed { reason, summary });
+}

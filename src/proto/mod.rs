@@ -1,0 +1,2 @@
+//! Pure record parsers: each takes a byte slice and returns a struct that borrows it, or a
+//! typed error. None of them keeps state between calls, and none panics on any input.

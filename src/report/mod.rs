@@ -1,0 +1,3 @@
+//! Output: dissection dumps (`smbtriage dump`) and, later, findings reports.
+
+pub mod dump;
