@@ -67,6 +67,8 @@ pub struct HalfStream {
     pending_bytes: usize,
     tail: Vec<u8>,
     fin_offset: Option<u64>,
+    /// Highest offset the peer has acknowledged.
+    peer_acked: u64,
     pub stats: HalfStats,
 }
 
@@ -139,6 +141,10 @@ impl HalfStream {
         if len <= 1 && missing == 0 && offset + 1 == self.next {
             return 0;
         }
+        if offset > self.next && self.peer_acked >= offset {
+            // The peer already acknowledged the hole before this segment: it was not captured.
+            self.skip(offset - self.next, GapReason::NotCaptured, out);
+        }
         if offset > self.next {
             self.stats.out_of_order += 1;
             self.buffer(offset, payload, missing);
@@ -165,28 +171,25 @@ impl HalfStream {
         self.pending_bytes as isize - before
     }
 
-    /// The peer acknowledged everything before `acked`: bytes below it that the capture does not
-    /// have will never come.
+    /// The peer acknowledged everything before `acked`. A hole below it that already has data
+    /// buffered after it will never be filled: the capture missed it. A hole with nothing after
+    /// it yet is left open, because captures taken on several interfaces often show the ACK
+    /// before the data it acknowledges.
     pub fn on_peer_ack(&mut self, acked: u64, out: &mut dyn FnMut(Chunk<'_>)) -> isize {
-        let limit = match self.fin_offset {
+        let acked = match self.fin_offset {
             Some(fin) => acked.min(fin),
             None => acked,
         };
+        self.peer_acked = self.peer_acked.max(acked);
         let before = self.pending_bytes as isize;
-        while self.next < limit {
-            let hole_end = self
-                .pending
-                .keys()
-                .next()
-                .copied()
-                .unwrap_or(limit)
-                .min(limit);
-            if hole_end > self.next {
-                self.skip(hole_end - self.next, GapReason::NotCaptured, out);
-            }
-            if !self.drain(out) && self.next < limit && self.pending.is_empty() {
+        while let Some(&first) = self.pending.keys().next() {
+            if first > self.peer_acked {
                 break;
             }
+            if first > self.next {
+                self.skip(first - self.next, GapReason::NotCaptured, out);
+            }
+            self.drain(out);
         }
         self.pending_bytes as isize - before
     }
@@ -203,11 +206,15 @@ impl HalfStream {
         self.pending_bytes as isize - before
     }
 
-    /// Delivers everything still buffered, with gaps for the holes.
+    /// Delivers everything still buffered, with gaps for the holes, and records as a gap any
+    /// acknowledged bytes the capture never showed.
     pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) -> isize {
         let before = self.pending_bytes as isize;
         while !self.pending.is_empty() {
             self.skip_first_hole(out);
+        }
+        if self.peer_acked > self.next {
+            self.skip(self.peer_acked - self.next, GapReason::NotCaptured, out);
         }
         self.pending_bytes as isize - before
     }
@@ -479,14 +486,31 @@ mod tests {
     }
 
     #[test]
-    fn ack_for_data_not_yet_seen_without_pending_is_a_gap_too() {
+    fn ack_before_the_data_it_acknowledges_loses_nothing() {
+        // capture on two interfaces: the ACK is written before the data it acknowledges
+        let mut h = syn_at(0);
+        let (mut data, mut gaps) = (Vec::new(), Vec::new());
+        h.on_peer_ack(5, &mut |c| collect(c, &mut data, &mut gaps));
+        assert!(gaps.is_empty());
+        h.push(1, b"hello", 0, false, &mut |c| {
+            collect(c, &mut data, &mut gaps)
+        });
+        assert_eq!(data, b"hello");
+        assert!(gaps.is_empty());
+    }
+
+    #[test]
+    fn acknowledged_hole_before_later_data_is_a_gap() {
         let mut h = syn_at(0);
         let (mut data, mut gaps) = run(&mut h, &[(1, b"ab", 0)]);
-        h.on_peer_ack(10, &mut |c| collect(c, &mut data, &mut gaps));
-        assert_eq!(gaps, vec![(2, 8, GapReason::NotCaptured)]);
-        // the lost bytes' retransmission would now be a duplicate
-        let (late, _) = run(&mut h, &[(5, b"zz", 0)]);
-        assert!(late.is_empty());
+        h.on_peer_ack(9, &mut |c| collect(c, &mut data, &mut gaps));
+        h.push(5, b"ef", 0, false, &mut |c| {
+            collect(c, &mut data, &mut gaps)
+        });
+        assert_eq!(data, b"abef");
+        assert_eq!(gaps, vec![(2, 2, GapReason::NotCaptured)]);
+        h.flush(&mut |c| collect(c, &mut data, &mut gaps));
+        assert_eq!(gaps[1], (6, 3, GapReason::NotCaptured));
     }
 
     #[test]
