@@ -1,2 +1,8 @@
 //! Pure record parsers: each takes a byte slice and returns a struct that borrows it, or a
 //! typed error. None of them keeps state between calls, and none panics on any input.
+
+pub mod gss;
+pub mod nbss;
+pub mod ntstatus;
+pub mod smb1;
+pub mod smb2;

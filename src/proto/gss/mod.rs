@@ -1,0 +1,3 @@
+//! GSS-API wrappers: SPNEGO and NTLMSSP.
+pub mod ntlmssp;
+pub mod spnego;

@@ -1,0 +1,432 @@
+//! NetBIOS session service framing (RFC 1002 section 4.3) and its Direct-TCP cousin
+//! ([MS-SMB2] 2.1): a 4-byte header — type, flags, length — in front of every SMB message.
+//!
+//! Contract: [`parse_header`] reads the 4-byte header; [`parse_message`] reads one whole
+//! record and borrows its payload. Neither keeps state nor copies bytes. The length is read as
+//! 24 bits (flags byte as the high byte): on port 139 only the E bit (bit 0 of the flags) may be
+//! set, which gives RFC 1002's 17-bit length, and on port 445 Direct TCP uses all 24 bits. A
+//! record that is not all there yet is [`NbssError::Incomplete`] with the bytes still needed,
+//! so a reassembler can wait for more and call again.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// Size of the session-service header.
+pub const HEADER_LEN: usize = 4;
+
+/// Errors from the session-service parsers.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NbssError {
+    /// Fewer bytes than the header or the record it announces.
+    #[error("NBSS: incomplete record, {needed} more bytes needed")]
+    Incomplete {
+        /// Bytes missing from the end of the input.
+        needed: usize,
+    },
+    /// A type byte RFC 1002 does not define: not a session-service header (or out of sync).
+    #[error("NBSS: unknown message type {0:#04x} at offset 0")]
+    UnknownType(u8),
+    /// A control message whose body does not fit its type.
+    #[error("NBSS: malformed {what} at offset {offset}")]
+    Malformed {
+        /// Which part was being parsed.
+        what: &'static str,
+        /// Offset from the start of the record.
+        offset: usize,
+    },
+}
+
+/// Session-service message type (open enumeration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NbssType(pub u8);
+
+impl NbssType {
+    pub const SESSION_MESSAGE: NbssType = NbssType(0x00);
+    pub const SESSION_REQUEST: NbssType = NbssType(0x81);
+    pub const POSITIVE_RESPONSE: NbssType = NbssType(0x82);
+    pub const NEGATIVE_RESPONSE: NbssType = NbssType(0x83);
+    pub const RETARGET_RESPONSE: NbssType = NbssType(0x84);
+    pub const KEEPALIVE: NbssType = NbssType(0x85);
+
+    /// Name of a known type.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::SESSION_MESSAGE => "SESSION_MESSAGE",
+            Self::SESSION_REQUEST => "SESSION_REQUEST",
+            Self::POSITIVE_RESPONSE => "POSITIVE_SESSION_RESPONSE",
+            Self::NEGATIVE_RESPONSE => "NEGATIVE_SESSION_RESPONSE",
+            Self::RETARGET_RESPONSE => "RETARGET_SESSION_RESPONSE",
+            Self::KEEPALIVE => "SESSION_KEEP_ALIVE",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for NbssType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#04x}", self.0),
+        }
+    }
+}
+
+/// Error code of a NEGATIVE SESSION RESPONSE (RFC 1002 4.3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NbssNegativeCode(pub u8);
+
+impl NbssNegativeCode {
+    pub const NOT_LISTENING_ON_CALLED_NAME: NbssNegativeCode = NbssNegativeCode(0x80);
+    pub const NOT_LISTENING_FOR_CALLING_NAME: NbssNegativeCode = NbssNegativeCode(0x81);
+    pub const CALLED_NAME_NOT_PRESENT: NbssNegativeCode = NbssNegativeCode(0x82);
+    pub const INSUFFICIENT_RESOURCES: NbssNegativeCode = NbssNegativeCode(0x83);
+    pub const UNSPECIFIED_ERROR: NbssNegativeCode = NbssNegativeCode(0x8F);
+
+    /// Name of a known code.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::NOT_LISTENING_ON_CALLED_NAME => "NOT_LISTENING_ON_CALLED_NAME",
+            Self::NOT_LISTENING_FOR_CALLING_NAME => "NOT_LISTENING_FOR_CALLING_NAME",
+            Self::CALLED_NAME_NOT_PRESENT => "CALLED_NAME_NOT_PRESENT",
+            Self::INSUFFICIENT_RESOURCES => "INSUFFICIENT_RESOURCES",
+            Self::UNSPECIFIED_ERROR => "UNSPECIFIED_ERROR",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for NbssNegativeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#04x}", self.0),
+        }
+    }
+}
+
+/// The 4-byte header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NbssHeader {
+    /// Message type.
+    pub msg_type: NbssType,
+    /// Flags byte (bit 0 is RFC 1002's length extension; Direct TCP's high length byte).
+    pub flags: u8,
+    /// Length of the payload after the header.
+    pub length: u32,
+}
+
+impl NbssHeader {
+    /// Header plus payload, in bytes.
+    pub fn record_len(&self) -> usize {
+        HEADER_LEN.saturating_add(self.length as usize)
+    }
+}
+
+/// A NetBIOS name from a SESSION REQUEST, first-level decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetbiosName {
+    /// The 15-character name with trailing spaces removed.
+    pub name: String,
+    /// The 16th byte: the NetBIOS suffix (0x20 = file server service).
+    pub suffix: u8,
+    /// The scope labels after the name, dot-joined; empty when there is none.
+    pub scope: String,
+}
+
+/// One session-service record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NbssMessage<'a> {
+    /// An SMB message (or any other session payload).
+    SessionMessage(&'a [u8]),
+    /// The client's session request naming the server and itself.
+    SessionRequest {
+        /// Name of the server the client wants.
+        called: NetbiosName,
+        /// Name of the client.
+        calling: NetbiosName,
+    },
+    /// The server accepted the session request.
+    PositiveResponse,
+    /// The server refused the session request.
+    NegativeResponse(NbssNegativeCode),
+    /// The server redirected the client elsewhere.
+    RetargetResponse {
+        /// IPv4 address to retry at.
+        ip: [u8; 4],
+        /// TCP port to retry at.
+        port: u16,
+    },
+    /// Keep-alive: no payload.
+    Keepalive,
+}
+
+/// Reads the 4-byte header. Unknown types are an error: the caller is not at a record start.
+pub fn parse_header(input: &[u8]) -> Result<NbssHeader, NbssError> {
+    let bytes: [u8; HEADER_LEN] = match input.get(..HEADER_LEN) {
+        Some(b) => [b[0], b[1], b[2], b[3]],
+        None => {
+            return Err(NbssError::Incomplete {
+                needed: HEADER_LEN - input.len(),
+            })
+        }
+    };
+    let msg_type = NbssType(bytes[0]);
+    if msg_type.name().is_none() {
+        return Err(NbssError::UnknownType(bytes[0]));
+    }
+    let length = u32::from_be_bytes([0, bytes[1], bytes[2], bytes[3]]);
+    Ok(NbssHeader {
+        msg_type,
+        flags: bytes[1],
+        length,
+    })
+}
+
+/// Reads one whole record; returns it and the number of bytes it occupies.
+pub fn parse_message(input: &[u8]) -> Result<(NbssMessage<'_>, usize), NbssError> {
+    let header = parse_header(input)?;
+    let total = header.record_len();
+    let payload = match input.get(HEADER_LEN..total) {
+        Some(p) => p,
+        None => {
+            return Err(NbssError::Incomplete {
+                needed: total.saturating_sub(input.len()),
+            })
+        }
+    };
+    let message = match header.msg_type {
+        NbssType::SESSION_MESSAGE => NbssMessage::SessionMessage(payload),
+        NbssType::SESSION_REQUEST => {
+            let (called, used) = decode_name(payload, HEADER_LEN)?;
+            let rest = payload.get(used..).unwrap_or_default();
+            let (calling, _) = decode_name(rest, HEADER_LEN.saturating_add(used))?;
+            NbssMessage::SessionRequest { called, calling }
+        }
+        NbssType::POSITIVE_RESPONSE => NbssMessage::PositiveResponse,
+        NbssType::NEGATIVE_RESPONSE => match payload.first() {
+            Some(&code) => NbssMessage::NegativeResponse(NbssNegativeCode(code)),
+            None => {
+                return Err(NbssError::Malformed {
+                    what: "negative session response error code",
+                    offset: HEADER_LEN,
+                })
+            }
+        },
+        NbssType::RETARGET_RESPONSE => match payload.get(..6) {
+            Some(b) => NbssMessage::RetargetResponse {
+                ip: [b[0], b[1], b[2], b[3]],
+                port: u16::from_be_bytes([b[4], b[5]]),
+            },
+            None => {
+                return Err(NbssError::Malformed {
+                    what: "retarget session response address",
+                    offset: HEADER_LEN,
+                })
+            }
+        },
+        _ => NbssMessage::Keepalive,
+    };
+    Ok((message, total))
+}
+
+/// Decodes one first-level encoded name (RFC 1001 14.1): a 32-byte label of half-bytes
+/// offset by 'A', then optional scope labels, then a zero byte. Returns bytes consumed.
+fn decode_name(input: &[u8], base: usize) -> Result<(NetbiosName, usize), NbssError> {
+    let malformed = |what, at: usize| NbssError::Malformed {
+        what,
+        offset: base.saturating_add(at),
+    };
+    if input.first() != Some(&32) {
+        return Err(malformed("NetBIOS name length", 0));
+    }
+    let encoded = input
+        .get(1..33)
+        .ok_or_else(|| malformed("NetBIOS name", 1))?;
+    let mut raw = [0u8; 16];
+    for (i, pair) in encoded.chunks_exact(2).enumerate() {
+        let hi = pair[0].wrapping_sub(b'A');
+        let lo = pair[1].wrapping_sub(b'A');
+        if hi > 15 || lo > 15 {
+            return Err(malformed("NetBIOS name half-byte", 1 + 2 * i));
+        }
+        raw[i] = (hi << 4) | lo;
+    }
+    let mut pos = 33;
+    let mut labels: Vec<String> = Vec::new();
+    loop {
+        let len = *input
+            .get(pos)
+            .ok_or_else(|| malformed("NetBIOS scope", pos))? as usize;
+        pos += 1;
+        if len == 0 {
+            break;
+        }
+        // Labels are at most 63 bytes (DNS rules); anything larger is a compression pointer
+        // or garbage, neither of which a session request carries.
+        if len > 63 {
+            return Err(malformed("NetBIOS scope label length", pos - 1));
+        }
+        let label = input
+            .get(pos..pos.saturating_add(len))
+            .ok_or_else(|| malformed("NetBIOS scope label", pos))?;
+        labels.push(String::from_utf8_lossy(label).into_owned());
+        pos += len;
+    }
+    let name = String::from_utf8_lossy(&raw[..15]).trim_end().to_string();
+    Ok((
+        NetbiosName {
+            name,
+            suffix: raw[15],
+            scope: labels.join("."),
+        },
+        pos,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    // ../shared/captures/lab/smb-tree-bad-name.pcap frame 19: the Direct-TCP header of an
+    // SMB2 TREE_CONNECT response (0x49 = 73 payload bytes), followed by its payload.
+    const FRAME19: &str =
+        "00000049fe534d4240000100cc0000c00300010019000000000000000600000000000000\
+        00000000000000008b76994b000000008bc102ea23b8c20bf32c03c6e759f20f090000000000000000";
+
+    #[test]
+    fn session_message_from_capture() {
+        let bytes = hex(FRAME19);
+        let (msg, used) = parse_message(&bytes).unwrap();
+        assert_eq!(used, 77);
+        match msg {
+            NbssMessage::SessionMessage(p) => assert_eq!(&p[..4], b"\xfeSMB"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn incomplete_record_says_how_much_is_missing() {
+        let bytes = hex(FRAME19);
+        assert_eq!(
+            parse_message(&bytes[..60]),
+            Err(NbssError::Incomplete { needed: 17 })
+        );
+        assert_eq!(
+            parse_header(&bytes[..1]),
+            Err(NbssError::Incomplete { needed: 3 })
+        );
+    }
+
+    #[test]
+    fn direct_tcp_uses_24_bit_length() {
+        // ../shared/captures/lab/smb-large-read.pcap frame 25: a 1 MiB READ response starts
+        // with length 0x100050, which needs the high byte.
+        let header = parse_header(&hex("00100050fe534d42")).unwrap();
+        assert_eq!(header.length, 0x10_0050);
+        assert_eq!(header.flags, 0x10);
+    }
+
+    // No public capture here carries port-139 session setup, so these records are built
+    // from RFC 1002 4.3.2 and RFC 1001 14.1: "NAS1" <20> called by "CLIENT" <00>.
+    fn encode(name: &str, suffix: u8) -> Vec<u8> {
+        let mut raw = [b' '; 16];
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        raw[15] = suffix;
+        let mut out = vec![32];
+        for b in raw {
+            out.push(b'A' + (b >> 4));
+            out.push(b'A' + (b & 0x0f));
+        }
+        out.push(0);
+        out
+    }
+
+    #[test]
+    fn session_request_names() {
+        let mut body = encode("NAS1", 0x20);
+        body.extend(encode("CLIENT", 0x00));
+        let mut rec = vec![0x81, 0, 0, body.len() as u8];
+        rec.extend(&body);
+        let (msg, used) = parse_message(&rec).unwrap();
+        assert_eq!(used, rec.len());
+        match msg {
+            NbssMessage::SessionRequest { called, calling } => {
+                assert_eq!(called.name, "NAS1");
+                assert_eq!(called.suffix, 0x20);
+                assert_eq!(calling.name, "CLIENT");
+                assert_eq!(calling.scope, "");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_messages() {
+        assert_eq!(
+            parse_message(&[0x82, 0, 0, 0]).unwrap().0,
+            NbssMessage::PositiveResponse
+        );
+        assert_eq!(
+            parse_message(&[0x85, 0, 0, 0]).unwrap().0,
+            NbssMessage::Keepalive
+        );
+        let (neg, _) = parse_message(&[0x83, 0, 0, 1, 0x82]).unwrap();
+        assert_eq!(
+            neg,
+            NbssMessage::NegativeResponse(NbssNegativeCode::CALLED_NAME_NOT_PRESENT)
+        );
+        assert!(matches!(
+            parse_message(&[0x83, 0, 0, 0]),
+            Err(NbssError::Malformed { .. })
+        ));
+        let (re, _) = parse_message(&[0x84, 0, 0, 6, 10, 0, 0, 1, 0, 139]).unwrap();
+        assert_eq!(
+            re,
+            NbssMessage::RetargetResponse {
+                ip: [10, 0, 0, 1],
+                port: 139
+            }
+        );
+        assert_eq!(
+            parse_header(&[0x42, 0, 0, 0]),
+            Err(NbssError::UnknownType(0x42))
+        );
+    }
+
+    #[test]
+    fn bad_names_are_errors() {
+        let mut body = encode("NAS1", 0x20);
+        body[5] = b'z';
+        body.extend(encode("CLIENT", 0));
+        let mut rec = vec![0x81, 0, 0, body.len() as u8];
+        rec.extend(&body);
+        assert!(matches!(
+            parse_message(&rec),
+            Err(NbssError::Malformed { offset: 9, .. })
+        ));
+        assert!(parse_message(&[0x81, 0, 0, 1, 32]).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse_header(&data);
+            let _ = parse_message(&data);
+        }
+
+        #[test]
+        fn session_requests_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+            let mut rec = vec![0x81, 0, 0, body.len() as u8];
+            rec.extend(&body);
+            let _ = parse_message(&rec);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! NTSTATUS codes: the `NtStatus(u32)` newtype with one named constant per code an SMB
+//! server or the authentication stack behind it is known to return during setup, plus the
+//! common per-file codes that show up in the same captures.
+//!
+//! Contract: every value here was checked against Microsoft's [MS-ERREF] 2.3.1 (or, for the
+//! four SMB1 ERRSRV-mapped codes, [MS-SMB] 2.2.2.4) and against tshark's own table; codes not
+//! listed still round-trip and print as `0x%08x`. Names are spelled as MS-ERREF spells them.
+//! No allocation; `name()` is a single `match`.
+
+use std::fmt;
+
+/// A 32-bit NTSTATUS value. Open enumeration: unknown codes are kept and print as hex.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NtStatus(pub u32);
+
+/// Declares the constants and the name table together, so the two cannot drift apart; a
+/// duplicated value becomes an `unreachable_patterns` lint error in `name()`.
+macro_rules! nt_statuses {
+    ($($name:ident = $value:expr;)+) => {
+        impl NtStatus {
+            $(pub const $name: NtStatus = NtStatus($value);)+
+
+            /// The MS-ERREF name of a known code.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some(stringify!($name)),)+
+                    _ => None,
+                }
+            }
+        }
+
+        #[cfg(test)]
+        const ALL: &[NtStatus] = &[$(NtStatus::$name),+];
+    };
+}
+
+nt_statuses! {
+    STATUS_SUCCESS = 0x0000_0000;
+    STATUS_PENDING = 0x0000_0103;
+    STATUS_NOTIFY_CLEANUP = 0x0000_010B;
+    STATUS_NOTIFY_ENUM_DIR = 0x0000_010C;
+    STATUS_INVALID_SMB = 0x0001_0002;
+    STATUS_SMB_BAD_TID = 0x0005_0002;
+    STATUS_SMB_BAD_COMMAND = 0x0016_0002;
+    STATUS_SMB_BAD_UID = 0x005B_0002;
+    STATUS_BUFFER_OVERFLOW = 0x8000_0005;
+    STATUS_NO_MORE_FILES = 0x8000_0006;
+    STATUS_STOPPED_ON_SYMLINK = 0x8000_002D;
+    STATUS_UNSUCCESSFUL = 0xC000_0001;
+    STATUS_NOT_IMPLEMENTED = 0xC000_0002;
+    STATUS_INVALID_INFO_CLASS = 0xC000_0003;
+    STATUS_INFO_LENGTH_MISMATCH = 0xC000_0004;
+    STATUS_INVALID_HANDLE = 0xC000_0008;
+    STATUS_INVALID_PARAMETER = 0xC000_000D;
+    STATUS_NO_SUCH_DEVICE = 0xC000_000E;
+    STATUS_NO_SUCH_FILE = 0xC000_000F;
+    STATUS_INVALID_DEVICE_REQUEST = 0xC000_0010;
+    STATUS_END_OF_FILE = 0xC000_0011;
+    STATUS_MORE_PROCESSING_REQUIRED = 0xC000_0016;
+    STATUS_NO_MEMORY = 0xC000_0017;
+    STATUS_INVALID_LOCK_SEQUENCE = 0xC000_001E;
+    STATUS_ACCESS_DENIED = 0xC000_0022;
+    STATUS_BUFFER_TOO_SMALL = 0xC000_0023;
+    STATUS_OBJECT_TYPE_MISMATCH = 0xC000_0024;
+    STATUS_INVALID_PARAMETER_MIX = 0xC000_0030;
+    STATUS_OBJECT_NAME_INVALID = 0xC000_0033;
+    STATUS_OBJECT_NAME_NOT_FOUND = 0xC000_0034;
+    STATUS_OBJECT_NAME_COLLISION = 0xC000_0035;
+    STATUS_OBJECT_PATH_INVALID = 0xC000_0039;
+    STATUS_OBJECT_PATH_NOT_FOUND = 0xC000_003A;
+    STATUS_OBJECT_PATH_SYNTAX_BAD = 0xC000_003B;
+    STATUS_DATA_ERROR = 0xC000_003E;
+    STATUS_SHARING_VIOLATION = 0xC000_0043;
+    STATUS_FILE_LOCK_CONFLICT = 0xC000_0054;
+    STATUS_LOCK_NOT_GRANTED = 0xC000_0055;
+    STATUS_DELETE_PENDING = 0xC000_0056;
+    STATUS_NO_LOGON_SERVERS = 0xC000_005E;
+    STATUS_NO_SUCH_LOGON_SESSION = 0xC000_005F;
+    STATUS_NO_SUCH_PRIVILEGE = 0xC000_0060;
+    STATUS_PRIVILEGE_NOT_HELD = 0xC000_0061;
+    STATUS_INVALID_ACCOUNT_NAME = 0xC000_0062;
+    STATUS_USER_EXISTS = 0xC000_0063;
+    STATUS_NO_SUCH_USER = 0xC000_0064;
+    STATUS_WRONG_PASSWORD = 0xC000_006A;
+    STATUS_PASSWORD_RESTRICTION = 0xC000_006C;
+    STATUS_LOGON_FAILURE = 0xC000_006D;
+    STATUS_ACCOUNT_RESTRICTION = 0xC000_006E;
+    STATUS_INVALID_LOGON_HOURS = 0xC000_006F;
+    STATUS_INVALID_WORKSTATION = 0xC000_0070;
+    STATUS_PASSWORD_EXPIRED = 0xC000_0071;
+    STATUS_ACCOUNT_DISABLED = 0xC000_0072;
+    STATUS_NONE_MAPPED = 0xC000_0073;
+    STATUS_DISK_FULL = 0xC000_007F;
+    STATUS_FILE_INVALID = 0xC000_0098;
+    STATUS_INSUFFICIENT_RESOURCES = 0xC000_009A;
+    STATUS_DEVICE_NOT_READY = 0xC000_00A3;
+    STATUS_BAD_IMPERSONATION_LEVEL = 0xC000_00A5;
+    STATUS_PIPE_NOT_AVAILABLE = 0xC000_00AC;
+    STATUS_PIPE_BUSY = 0xC000_00AE;
+    STATUS_ILLEGAL_FUNCTION = 0xC000_00AF;
+    STATUS_PIPE_DISCONNECTED = 0xC000_00B0;
+    STATUS_IO_TIMEOUT = 0xC000_00B5;
+    STATUS_FILE_IS_A_DIRECTORY = 0xC000_00BA;
+    STATUS_NOT_SUPPORTED = 0xC000_00BB;
+    STATUS_REMOTE_NOT_LISTENING = 0xC000_00BC;
+    STATUS_DUPLICATE_NAME = 0xC000_00BD;
+    STATUS_BAD_NETWORK_PATH = 0xC000_00BE;
+    STATUS_NETWORK_BUSY = 0xC000_00BF;
+    STATUS_DEVICE_DOES_NOT_EXIST = 0xC000_00C0;
+    STATUS_TOO_MANY_COMMANDS = 0xC000_00C1;
+    STATUS_ADAPTER_HARDWARE_ERROR = 0xC000_00C2;
+    STATUS_INVALID_NETWORK_RESPONSE = 0xC000_00C3;
+    STATUS_UNEXPECTED_NETWORK_ERROR = 0xC000_00C4;
+    STATUS_BAD_REMOTE_ADAPTER = 0xC000_00C5;
+    STATUS_PRINT_QUEUE_FULL = 0xC000_00C6;
+    STATUS_NETWORK_NAME_DELETED = 0xC000_00C9;
+    STATUS_NETWORK_ACCESS_DENIED = 0xC000_00CA;
+    STATUS_BAD_DEVICE_TYPE = 0xC000_00CB;
+    STATUS_BAD_NETWORK_NAME = 0xC000_00CC;
+    STATUS_TOO_MANY_NAMES = 0xC000_00CD;
+    STATUS_TOO_MANY_SESSIONS = 0xC000_00CE;
+    STATUS_SHARING_PAUSED = 0xC000_00CF;
+    STATUS_REQUEST_NOT_ACCEPTED = 0xC000_00D0;
+    STATUS_REDIRECTOR_PAUSED = 0xC000_00D1;
+    STATUS_NET_WRITE_FAULT = 0xC000_00D2;
+    STATUS_NOT_SAME_DEVICE = 0xC000_00D4;
+    STATUS_FILE_RENAMED = 0xC000_00D5;
+    STATUS_VIRTUAL_CIRCUIT_CLOSED = 0xC000_00D6;
+    STATUS_CANT_ACCESS_DOMAIN_INFO = 0xC000_00DA;
+    STATUS_INVALID_SERVER_STATE = 0xC000_00DC;
+    STATUS_INVALID_DOMAIN_STATE = 0xC000_00DD;
+    STATUS_INVALID_DOMAIN_ROLE = 0xC000_00DE;
+    STATUS_NO_SUCH_DOMAIN = 0xC000_00DF;
+    STATUS_INTERNAL_ERROR = 0xC000_00E5;
+    STATUS_INVALID_USER_BUFFER = 0xC000_00E8;
+    STATUS_LOGON_SESSION_EXISTS = 0xC000_00EE;
+    STATUS_DIRECTORY_NOT_EMPTY = 0xC000_0101;
+    STATUS_NOT_A_DIRECTORY = 0xC000_0103;
+    STATUS_CANCELLED = 0xC000_0120;
+    STATUS_FILE_CLOSED = 0xC000_0128;
+    STATUS_TIME_DIFFERENCE_AT_DC = 0xC000_0133;
+    STATUS_INVALID_ADDRESS = 0xC000_0141;
+    STATUS_PIPE_BROKEN = 0xC000_014B;
+    STATUS_LOGON_TYPE_NOT_GRANTED = 0xC000_015B;
+    STATUS_NO_TRUST_LSA_SECRET = 0xC000_018A;
+    STATUS_NO_TRUST_SAM_ACCOUNT = 0xC000_018B;
+    STATUS_TRUSTED_DOMAIN_FAILURE = 0xC000_018C;
+    STATUS_TRUSTED_RELATIONSHIP_FAILURE = 0xC000_018D;
+    STATUS_TRUST_FAILURE = 0xC000_0190;
+    STATUS_NETLOGON_NOT_STARTED = 0xC000_0192;
+    STATUS_ACCOUNT_EXPIRED = 0xC000_0193;
+    STATUS_NETWORK_CREDENTIAL_CONFLICT = 0xC000_0195;
+    STATUS_REMOTE_SESSION_LIMIT = 0xC000_0196;
+    STATUS_NOLOGON_INTERDOMAIN_TRUST_ACCOUNT = 0xC000_0198;
+    STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT = 0xC000_0199;
+    STATUS_NOLOGON_SERVER_TRUST_ACCOUNT = 0xC000_019A;
+    STATUS_DOMAIN_TRUST_INCONSISTENT = 0xC000_019B;
+    STATUS_FS_DRIVER_REQUIRED = 0xC000_019C;
+    STATUS_USER_SESSION_DELETED = 0xC000_0203;
+    STATUS_CONNECTION_DISCONNECTED = 0xC000_020C;
+    STATUS_CONNECTION_RESET = 0xC000_020D;
+    STATUS_PASSWORD_MUST_CHANGE = 0xC000_0224;
+    STATUS_NOT_FOUND = 0xC000_0225;
+    STATUS_DOMAIN_CONTROLLER_NOT_FOUND = 0xC000_0233;
+    STATUS_ACCOUNT_LOCKED_OUT = 0xC000_0234;
+    STATUS_CONNECTION_REFUSED = 0xC000_0236;
+    STATUS_GRACEFUL_DISCONNECT = 0xC000_0237;
+    STATUS_ADDRESS_ALREADY_ASSOCIATED = 0xC000_0238;
+    STATUS_CONNECTION_INVALID = 0xC000_023A;
+    STATUS_CONNECTION_ACTIVE = 0xC000_023B;
+    STATUS_NETWORK_UNREACHABLE = 0xC000_023C;
+    STATUS_HOST_UNREACHABLE = 0xC000_023D;
+    STATUS_PORT_UNREACHABLE = 0xC000_023F;
+    STATUS_REQUEST_ABORTED = 0xC000_0240;
+    STATUS_CONNECTION_ABORTED = 0xC000_0241;
+    STATUS_USER_MAPPED_FILE = 0xC000_0243;
+    STATUS_CONNECTION_COUNT_LIMIT = 0xC000_0246;
+    STATUS_LOGIN_TIME_RESTRICTION = 0xC000_0247;
+    STATUS_LOGIN_WKSTA_RESTRICTION = 0xC000_0248;
+    STATUS_INSUFFICIENT_LOGON_INFO = 0xC000_0250;
+    STATUS_PATH_NOT_COVERED = 0xC000_0257;
+    STATUS_DFS_UNAVAILABLE = 0xC000_026D;
+    STATUS_IO_REPARSE_TAG_NOT_HANDLED = 0xC000_0279;
+    STATUS_ENCRYPTION_FAILED = 0xC000_028A;
+    STATUS_DECRYPTION_FAILED = 0xC000_028B;
+    STATUS_MUTUAL_AUTHENTICATION_FAILED = 0xC000_02C3;
+    STATUS_NO_TGT_REPLY = 0xC000_02EF;
+    STATUS_WRONG_CREDENTIAL_HANDLE = 0xC000_02F2;
+    STATUS_SMARTCARD_LOGON_REQUIRED = 0xC000_02FA;
+    STATUS_KDC_UNKNOWN_ETYPE = 0xC000_02FD;
+    STATUS_PKINIT_FAILURE = 0xC000_0320;
+    STATUS_NO_KERB_KEY = 0xC000_0322;
+    STATUS_NETWORK_SESSION_EXPIRED = 0xC000_035C;
+    STATUS_ACCESS_DISABLED_BY_POLICY_DEFAULT = 0xC000_0361;
+    STATUS_SMARTCARD_WRONG_PIN = 0xC000_0380;
+    STATUS_DOWNGRADE_DETECTED = 0xC000_0388;
+    STATUS_PER_USER_TRUST_QUOTA_EXCEEDED = 0xC000_0401;
+    STATUS_KDC_CERT_EXPIRED = 0xC000_040E;
+    STATUS_KDC_CERT_REVOKED = 0xC000_040F;
+    STATUS_AUTHENTICATION_FIREWALL_FAILED = 0xC000_0413;
+    STATUS_NTLM_BLOCKED = 0xC000_0418;
+    STATUS_SERVER_UNAVAILABLE = 0xC000_0466;
+    STATUS_FILE_NOT_AVAILABLE = 0xC000_0467;
+    STATUS_SHARE_UNAVAILABLE = 0xC000_0480;
+    STATUS_INVALID_SIGNATURE = 0xC000_A000;
+    STATUS_AUTH_TAG_MISMATCH = 0xC000_A002;
+    STATUS_HASH_NOT_SUPPORTED = 0xC000_A100;
+    STATUS_HASH_NOT_PRESENT = 0xC000_A101;
+    STATUS_SMB_NO_PREAUTH_INTEGRITY_HASH_OVERLAP = 0xC05D_0000;
+    STATUS_SMB_BAD_CLUSTER_DIALECT = 0xC05D_0001;
+    STATUS_SMB_GUEST_LOGON_BLOCKED = 0xC05D_0002;
+}
+
+impl NtStatus {
+    /// Severity bits 31..30: 0 success, 1 informational, 2 warning, 3 error.
+    pub fn severity(self) -> u8 {
+        (self.0 >> 30) as u8
+    }
+
+    /// True for error-severity codes (0xCxxxxxxx).
+    pub fn is_error(self) -> bool {
+        self.severity() == 3
+    }
+
+    /// True for warning-severity codes (0x8xxxxxxx), e.g. STATUS_BUFFER_OVERFLOW.
+    pub fn is_warning(self) -> bool {
+        self.severity() == 2
+    }
+
+    /// The code as `0x%08x`, the form used in JSON output.
+    pub fn hex(self) -> String {
+        format!("0x{:08x}", self.0)
+    }
+}
+
+impl fmt::Display for NtStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "0x{:08x}", self.0),
+        }
+    }
+}
+
+impl From<u32> for NtStatus {
+    fn from(value: u32) -> Self {
+        NtStatus(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_round_trip_and_values_are_unique() {
+        let mut values = HashSet::new();
+        let mut names = HashSet::new();
+        for status in ALL {
+            assert!(values.insert(status.0), "duplicate value {:#x}", status.0);
+            let name = status.name().expect("every constant has a name");
+            assert!(names.insert(name), "duplicate name {name}");
+            assert!(name.starts_with("STATUS_"));
+            assert_eq!(status.to_string(), name);
+        }
+        assert!(ALL.len() >= 100);
+    }
+
+    #[test]
+    fn spot_check_values_from_ms_erref() {
+        assert_eq!(NtStatus::STATUS_PENDING.0, 0x0000_0103);
+        assert_eq!(NtStatus::STATUS_MORE_PROCESSING_REQUIRED.0, 0xC000_0016);
+        assert_eq!(NtStatus::STATUS_BAD_NETWORK_NAME.0, 0xC000_00CC);
+        assert_eq!(NtStatus::STATUS_ACCESS_DENIED.0, 0xC000_0022);
+        assert_eq!(NtStatus::STATUS_LOGON_FAILURE.0, 0xC000_006D);
+        assert_eq!(NtStatus::STATUS_NETWORK_NAME_DELETED.0, 0xC000_00C9);
+        assert_eq!(NtStatus::STATUS_NOT_SUPPORTED.0, 0xC000_00BB);
+        assert_eq!(NtStatus::STATUS_USER_SESSION_DELETED.0, 0xC000_0203);
+        assert_eq!(NtStatus::STATUS_INVALID_SIGNATURE.0, 0xC000_A000);
+        assert_eq!(NtStatus::STATUS_NO_MORE_FILES.0, 0x8000_0006);
+        assert_eq!(NtStatus::STATUS_BUFFER_OVERFLOW.0, 0x8000_0005);
+        assert_eq!(NtStatus::STATUS_NOT_FOUND.0, 0xC000_0225);
+        assert_eq!(NtStatus::STATUS_SMB_BAD_CLUSTER_DIALECT.0, 0xC05D_0001);
+        assert_eq!(NtStatus::STATUS_SMB_GUEST_LOGON_BLOCKED.0, 0xC05D_0002);
+        assert_eq!(NtStatus::STATUS_DOWNGRADE_DETECTED.0, 0xC000_0388);
+    }
+
+    #[test]
+    fn unknown_codes_print_as_hex() {
+        assert_eq!(NtStatus(0xC0DE_0001).to_string(), "0xc0de0001");
+        assert_eq!(NtStatus(0xC0DE_0001).name(), None);
+        assert_eq!(NtStatus::STATUS_BAD_NETWORK_NAME.hex(), "0xc00000cc");
+    }
+
+    #[test]
+    fn severity_classes() {
+        assert!(NtStatus::STATUS_LOGON_FAILURE.is_error());
+        assert!(NtStatus::STATUS_BUFFER_OVERFLOW.is_warning());
+        assert!(!NtStatus::STATUS_PENDING.is_error());
+        assert_eq!(NtStatus::STATUS_SUCCESS.severity(), 0);
+    }
+}

@@ -1,0 +1,440 @@
+//! SMB1 (CIFS) messages, only as far as SMB2 setup analysis needs them ([MS-CIFS] 2.2.3.1,
+//! 2.2.4.52, [MS-SMB] 2.2.4.5-6): the 32-byte header (command, status, flags, ids), the
+//! multi-protocol NEGOTIATE request (dialect strings such as "NT LM 0.12", "SMB 2.002",
+//! "SMB 2.???") and its response's DialectIndex (0xFFFF = no common dialect), and the
+//! security blob of extended-security SESSION_SETUP_ANDX. Other commands: header only.
+//!
+//! Contract: [`parse`] takes one session-service payload starting at `\xffSMB`. The header
+//! must be complete; the body is a `Result` of its own (lax, like the SMB2 parser), so a cut
+//! message still yields command and status. Strings are borrowed (`Cow`, lossy), blobs are
+//! borrowed slices.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::proto::ntstatus::NtStatus;
+
+/// `\xffSMB`.
+pub const PROTOCOL_ID: [u8; 4] = [0xFF, b'S', b'M', b'B'];
+/// Header length.
+pub const HEADER_LEN: usize = 32;
+
+/// FLAGS2 bit: the status field is an NTSTATUS, not a DOS class/code pair.
+pub const FLAGS2_NT_STATUS: u16 = 0x4000;
+/// FLAGS2 bit: strings are UTF-16LE.
+pub const FLAGS2_UNICODE: u16 = 0x8000;
+/// FLAGS2 bit: extended security (SPNEGO blobs in SESSION_SETUP_ANDX).
+pub const FLAGS2_EXTENDED_SECURITY: u16 = 0x0800;
+/// FLAGS2 bit: signatures required.
+pub const FLAGS2_SECURITY_SIGNATURE_REQUIRED: u16 = 0x0010;
+/// FLAGS bit: this is a reply.
+pub const FLAGS_REPLY: u8 = 0x80;
+
+/// Errors of the SMB1 parser; offsets count from `\xffSMB`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Smb1Error {
+    #[error("SMB1: bad protocol id")]
+    BadMagic,
+    #[error("SMB1: {what} at offset {offset} needs {needed} bytes, {available} available")]
+    Truncated {
+        what: &'static str,
+        offset: usize,
+        needed: usize,
+        available: usize,
+    },
+}
+
+impl Smb1Error {
+    /// True when more bytes might have made the parse succeed.
+    pub fn is_truncated(&self) -> bool {
+        matches!(self, Smb1Error::Truncated { .. })
+    }
+}
+
+/// SMB1 command code (open enumeration).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Smb1Command(pub u8);
+
+impl Smb1Command {
+    pub const CLOSE: Smb1Command = Smb1Command(0x04);
+    pub const TRANSACTION: Smb1Command = Smb1Command(0x25);
+    pub const ECHO: Smb1Command = Smb1Command(0x2B);
+    pub const READ_ANDX: Smb1Command = Smb1Command(0x2E);
+    pub const WRITE_ANDX: Smb1Command = Smb1Command(0x2F);
+    pub const TRANSACTION2: Smb1Command = Smb1Command(0x32);
+    pub const TREE_DISCONNECT: Smb1Command = Smb1Command(0x71);
+    pub const NEGOTIATE: Smb1Command = Smb1Command(0x72);
+    pub const SESSION_SETUP_ANDX: Smb1Command = Smb1Command(0x73);
+    pub const LOGOFF_ANDX: Smb1Command = Smb1Command(0x74);
+    pub const TREE_CONNECT_ANDX: Smb1Command = Smb1Command(0x75);
+    pub const NT_CREATE_ANDX: Smb1Command = Smb1Command(0xA2);
+
+    /// The [MS-CIFS] name without `SMB_COM_`.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::CLOSE => "CLOSE",
+            Self::TRANSACTION => "TRANSACTION",
+            Self::ECHO => "ECHO",
+            Self::READ_ANDX => "READ_ANDX",
+            Self::WRITE_ANDX => "WRITE_ANDX",
+            Self::TRANSACTION2 => "TRANSACTION2",
+            Self::TREE_DISCONNECT => "TREE_DISCONNECT",
+            Self::NEGOTIATE => "NEGOTIATE",
+            Self::SESSION_SETUP_ANDX => "SESSION_SETUP_ANDX",
+            Self::LOGOFF_ANDX => "LOGOFF_ANDX",
+            Self::TREE_CONNECT_ANDX => "TREE_CONNECT_ANDX",
+            Self::NT_CREATE_ANDX => "NT_CREATE_ANDX",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Smb1Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#04x}", self.0),
+        }
+    }
+}
+
+/// The header's status field, whose form FLAGS2_NT_STATUS selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Smb1Status {
+    Nt(NtStatus),
+    /// Pre-NT error class and code (e.g. ERRDOS/ERRnoaccess).
+    Dos {
+        class: u8,
+        code: u16,
+    },
+}
+
+impl Smb1Status {
+    /// True for NT success or DOS class 0.
+    pub fn is_success(&self) -> bool {
+        match self {
+            Smb1Status::Nt(s) => *s == NtStatus::STATUS_SUCCESS,
+            Smb1Status::Dos { class, .. } => *class == 0,
+        }
+    }
+}
+
+/// SMB1 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb1Header {
+    pub command: Smb1Command,
+    pub status: Smb1Status,
+    pub flags: u8,
+    pub flags2: u16,
+    /// PIDHigh << 16 | PIDLow.
+    pub pid: u32,
+    pub tid: u16,
+    pub uid: u16,
+    pub mid: u16,
+}
+
+impl Smb1Header {
+    /// FLAGS_REPLY.
+    pub fn is_response(&self) -> bool {
+        self.flags & FLAGS_REPLY != 0
+    }
+}
+
+/// SMB1 message body, decoded where setup analysis needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Smb1Body<'a> {
+    /// The client's dialect strings in order (DialectIndex counts into this list).
+    NegotiateRequest { dialects: Vec<Cow<'a, str>> },
+    /// The chosen index; 0xFFFF means none was acceptable.
+    NegotiateResponse { word_count: u8, dialect_index: u16 },
+    /// Extended-security SESSION_SETUP_ANDX request (WordCount 12).
+    SessionSetupRequest { security_blob: &'a [u8] },
+    /// Extended-security SESSION_SETUP_ANDX response (WordCount 4).
+    SessionSetupResponse {
+        action: u16,
+        security_blob: &'a [u8],
+    },
+    /// Any other command or form: the raw parameter words and data bytes.
+    Other {
+        word_count: u8,
+        words: &'a [u8],
+        bytes: &'a [u8],
+    },
+}
+
+/// One SMB1 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smb1Message<'a> {
+    pub header: Smb1Header,
+    pub body: Result<Smb1Body<'a>, Smb1Error>,
+}
+
+/// "No common dialect" in a NEGOTIATE response.
+pub const NO_DIALECT: u16 = 0xFFFF;
+
+/// Parses one SMB1 message.
+pub fn parse(buf: &[u8]) -> Result<Smb1Message<'_>, Smb1Error> {
+    if buf.get(..4) != Some(&PROTOCOL_ID[..]) {
+        if buf.len() < 4 {
+            return Err(truncated(buf, 0, HEADER_LEN, "SMB1 header"));
+        }
+        return Err(Smb1Error::BadMagic);
+    }
+    let h = buf
+        .get(..HEADER_LEN)
+        .ok_or_else(|| truncated(buf, 0, HEADER_LEN, "SMB1 header"))?;
+    let flags2 = le16(h, 10).unwrap_or_default();
+    let status = if flags2 & FLAGS2_NT_STATUS != 0 {
+        Smb1Status::Nt(NtStatus(le32(h, 5).unwrap_or_default()))
+    } else {
+        Smb1Status::Dos {
+            class: h.get(5).copied().unwrap_or_default(),
+            code: le16(h, 7).unwrap_or_default(),
+        }
+    };
+    let header = Smb1Header {
+        command: Smb1Command(h.get(4).copied().unwrap_or_default()),
+        status,
+        flags: h.get(9).copied().unwrap_or_default(),
+        flags2,
+        pid: (u32::from(le16(h, 12).unwrap_or_default()) << 16)
+            | u32::from(le16(h, 26).unwrap_or_default()),
+        tid: le16(h, 24).unwrap_or_default(),
+        uid: le16(h, 28).unwrap_or_default(),
+        mid: le16(h, 30).unwrap_or_default(),
+    };
+    Ok(Smb1Message {
+        header,
+        body: parse_body(&header, buf),
+    })
+}
+
+fn parse_body<'a>(header: &Smb1Header, buf: &'a [u8]) -> Result<Smb1Body<'a>, Smb1Error> {
+    let word_count = *buf
+        .get(HEADER_LEN)
+        .ok_or_else(|| truncated(buf, HEADER_LEN, 1, "SMB1 WordCount"))?;
+    let words_start = HEADER_LEN + 1;
+    let words_len = usize::from(word_count) * 2;
+    let words = slice(buf, words_start, words_len, "SMB1 parameter words")?;
+    let bc_at = words_start + words_len;
+    let byte_count =
+        usize::from(le16(buf, bc_at).ok_or_else(|| truncated(buf, bc_at, 2, "SMB1 ByteCount"))?);
+    let bytes_at = bc_at + 2;
+    let bytes = slice(buf, bytes_at, byte_count, "SMB1 data bytes")?;
+    let response = header.is_response();
+    let extended = header.flags2 & FLAGS2_EXTENDED_SECURITY != 0;
+    Ok(match (header.command, response, word_count) {
+        (Smb1Command::NEGOTIATE, false, _) => Smb1Body::NegotiateRequest {
+            dialects: dialect_strings(bytes),
+        },
+        (Smb1Command::NEGOTIATE, true, 1..) => Smb1Body::NegotiateResponse {
+            word_count,
+            dialect_index: le16(words, 0).unwrap_or_default(),
+        },
+        (Smb1Command::SESSION_SETUP_ANDX, false, 12) if extended => {
+            let len = usize::from(le16(words, 14).unwrap_or_default());
+            Smb1Body::SessionSetupRequest {
+                security_blob: slice(bytes, 0, len, "SESSION_SETUP_ANDX security blob")
+                    .map_err(|e| shift(e, bytes_at))?,
+            }
+        }
+        (Smb1Command::SESSION_SETUP_ANDX, true, 4) if extended => {
+            let len = usize::from(le16(words, 6).unwrap_or_default());
+            Smb1Body::SessionSetupResponse {
+                action: le16(words, 4).unwrap_or_default(),
+                security_blob: slice(bytes, 0, len, "SESSION_SETUP_ANDX security blob")
+                    .map_err(|e| shift(e, bytes_at))?,
+            }
+        }
+        _ => Smb1Body::Other {
+            word_count,
+            words,
+            bytes,
+        },
+    })
+}
+
+/// Splits `0x02 "name" 0x00` entries; stops at the first entry without a terminator.
+fn dialect_strings(bytes: &[u8]) -> Vec<Cow<'_, str>> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some((&format, tail)) = rest.split_first() {
+        // BufferFormat 0x02 marks a dialect string; anything else ends the list.
+        if format != 0x02 {
+            break;
+        }
+        let Some(end) = tail.iter().position(|&b| b == 0) else {
+            break;
+        };
+        out.push(String::from_utf8_lossy(tail.get(..end).unwrap_or_default()));
+        rest = tail.get(end + 1..).unwrap_or_default();
+    }
+    out
+}
+
+fn slice<'a>(
+    buf: &'a [u8],
+    at: usize,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8], Smb1Error> {
+    at.checked_add(len)
+        .and_then(|end| buf.get(at..end))
+        .ok_or_else(|| truncated(buf, at, len, what))
+}
+
+fn truncated(buf: &[u8], offset: usize, needed: usize, what: &'static str) -> Smb1Error {
+    Smb1Error::Truncated {
+        what,
+        offset,
+        needed,
+        available: buf.len().saturating_sub(offset),
+    }
+}
+
+fn shift(err: Smb1Error, by: usize) -> Smb1Error {
+    match err {
+        Smb1Error::Truncated {
+            what,
+            offset,
+            needed,
+            available,
+        } => Smb1Error::Truncated {
+            what,
+            offset: offset.saturating_add(by),
+            needed,
+            available,
+        },
+        other => other,
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+        clean
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn negotiate_request_offering_smb2() {
+        // ../shared/captures/lab/smb1-negotiate-upgrade.pcap frame 4 (Direct-TCP header
+        // removed): smbclient's multi-protocol NEGOTIATE.
+        let msg = hex(
+            "ff534d4272000000001843c80000000000000000000000000000feff0000000000310002\
+            4e54204c414e4d414e20312e3000024e54204c4d20302e31320002534d4220322e3030320002534d4220\
+            322e3f3f3f00",
+        );
+        let m = parse(&msg).unwrap();
+        assert_eq!(m.header.command, Smb1Command::NEGOTIATE);
+        assert!(!m.header.is_response());
+        assert_eq!(m.header.status, Smb1Status::Nt(NtStatus::STATUS_SUCCESS));
+        assert_eq!(m.header.pid, 0xfffe);
+        let Ok(Smb1Body::NegotiateRequest { dialects }) = m.body else {
+            panic!("{:?}", m.body)
+        };
+        assert_eq!(
+            dialects,
+            vec!["NT LANMAN 1.0", "NT LM 0.12", "SMB 2.002", "SMB 2.???"]
+        );
+    }
+
+    #[test]
+    fn negotiate_response_without_common_dialect() {
+        // ../shared/captures/lab/smb1-only-client-refused.pcap frame 6: the SMB2-only server
+        // answers an NT1-only client with DialectIndex 0xFFFF.
+        let msg = hex("ff534d4272000000008803c00000000000000000000000000000feff0000000001ffff0000");
+        let m = parse(&msg).unwrap();
+        assert!(m.header.is_response());
+        assert!(m.header.status.is_success());
+        assert_eq!(
+            m.body,
+            Ok(Smb1Body::NegotiateResponse {
+                word_count: 1,
+                dialect_index: NO_DIALECT
+            })
+        );
+    }
+
+    // ../shared/captures/zeek/raw_ntlm_in_smb.pcap frame 20: SESSION_SETUP_ANDX response
+    // with STATUS_MORE_PROCESSING_REQUIRED and a bare NTLMSSP CHALLENGE blob (first 60 bytes
+    // of the message kept, the blob cut: the parse must report truncation, not fail).
+    #[test]
+    fn session_setup_response_cut() {
+        let msg = hex(
+            "ff534d4273160000c08801c8000000000000000000000000ffff01000008010004ff005f01\
+            0000ea0034014e544c4d53535000020000001e001e0038000000",
+        );
+        let m = parse(&msg).unwrap();
+        assert_eq!(m.header.command, Smb1Command::SESSION_SETUP_ANDX);
+        assert_eq!(
+            m.header.status,
+            Smb1Status::Nt(NtStatus::STATUS_MORE_PROCESSING_REQUIRED)
+        );
+        assert_eq!(m.header.uid, 0x0800);
+        assert!(m.body.unwrap_err().is_truncated());
+    }
+
+    #[test]
+    fn session_setup_request_blob() {
+        // ../shared/captures/zeek/raw_ntlm_in_smb.pcap frame 19: extended-security request
+        // carrying a bare NTLMSSP NEGOTIATE.
+        let msg = hex("ff534d4273000000000801c8000000000000000000000000ffff0100000001000cff000000\
+            04110a000700000000002800000000005cc000805f004e544c4d535350000100000005028862000000000000\
+            000000000000000000000601b01d0f000000004d006100630020004f005300200058002000310030002e00\
+            31003000000053004d00420046005300200033002e0030002e0030000000");
+        let m = parse(&msg).unwrap();
+        let Ok(Smb1Body::SessionSetupRequest { security_blob }) = m.body else {
+            panic!("{:?}", m.body)
+        };
+        assert_eq!(security_blob.len(), 0x28);
+        assert!(security_blob.starts_with(b"NTLMSSP\0"));
+    }
+
+    #[test]
+    fn dos_status_and_errors() {
+        let mut msg =
+            hex("ff534d4272000000008803c00000000000000000000000000000feff0000000001ffff0000");
+        msg[10] = 0; // FLAGS2 without NT_STATUS
+        msg[11] = 0;
+        msg[5] = 1;
+        msg[7] = 5;
+        let m = parse(&msg).unwrap();
+        assert_eq!(m.header.status, Smb1Status::Dos { class: 1, code: 5 });
+        assert!(!m.header.status.is_success());
+        assert_eq!(parse(b"\xfeSMB0000"), Err(Smb1Error::BadMagic));
+        assert!(parse(b"\xffSMB").unwrap_err().is_truncated());
+        assert!(parse(&msg[..33]).unwrap().body.unwrap_err().is_truncated());
+        assert_eq!(dialect_strings(b"\x02abc"), Vec::<Cow<str>>::new());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse(&data);
+            let mut m = PROTOCOL_ID.to_vec();
+            m.extend(&data);
+            let _ = parse(&m);
+            let _ = dialect_strings(&data);
+        }
+    }
+}

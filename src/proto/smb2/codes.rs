@@ -1,0 +1,348 @@
+//! Open enumerations and bit sets of [MS-SMB2] section 2.2: command codes, dialects, header
+//! flags, security modes, capabilities, session/share flags, negotiate context types.
+//!
+//! Contract: newtypes over the wire integer (pcap-parser's `Linktype` style), so an unknown
+//! value survives parsing and prints as hex; named constants for every value the spec defines
+//! that setup analysis needs. Bit sets offer `contains` and `names` (known bits that are set).
+
+use std::fmt;
+
+/// SMB2 command code (header `Command`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Smb2Command(pub u16);
+
+impl Smb2Command {
+    pub const NEGOTIATE: Smb2Command = Smb2Command(0x0000);
+    pub const SESSION_SETUP: Smb2Command = Smb2Command(0x0001);
+    pub const LOGOFF: Smb2Command = Smb2Command(0x0002);
+    pub const TREE_CONNECT: Smb2Command = Smb2Command(0x0003);
+    pub const TREE_DISCONNECT: Smb2Command = Smb2Command(0x0004);
+    pub const CREATE: Smb2Command = Smb2Command(0x0005);
+    pub const CLOSE: Smb2Command = Smb2Command(0x0006);
+    pub const FLUSH: Smb2Command = Smb2Command(0x0007);
+    pub const READ: Smb2Command = Smb2Command(0x0008);
+    pub const WRITE: Smb2Command = Smb2Command(0x0009);
+    pub const LOCK: Smb2Command = Smb2Command(0x000A);
+    pub const IOCTL: Smb2Command = Smb2Command(0x000B);
+    pub const CANCEL: Smb2Command = Smb2Command(0x000C);
+    pub const ECHO: Smb2Command = Smb2Command(0x000D);
+    pub const QUERY_DIRECTORY: Smb2Command = Smb2Command(0x000E);
+    pub const CHANGE_NOTIFY: Smb2Command = Smb2Command(0x000F);
+    pub const QUERY_INFO: Smb2Command = Smb2Command(0x0010);
+    pub const SET_INFO: Smb2Command = Smb2Command(0x0011);
+    pub const OPLOCK_BREAK: Smb2Command = Smb2Command(0x0012);
+
+    /// The [MS-SMB2] name, e.g. "TREE_CONNECT".
+    pub fn name(self) -> Option<&'static str> {
+        const NAMES: [&str; 19] = [
+            "NEGOTIATE",
+            "SESSION_SETUP",
+            "LOGOFF",
+            "TREE_CONNECT",
+            "TREE_DISCONNECT",
+            "CREATE",
+            "CLOSE",
+            "FLUSH",
+            "READ",
+            "WRITE",
+            "LOCK",
+            "IOCTL",
+            "CANCEL",
+            "ECHO",
+            "QUERY_DIRECTORY",
+            "CHANGE_NOTIFY",
+            "QUERY_INFO",
+            "SET_INFO",
+            "OPLOCK_BREAK",
+        ];
+        NAMES.get(usize::from(self.0)).copied()
+    }
+}
+
+impl fmt::Display for Smb2Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#06x}", self.0),
+        }
+    }
+}
+
+/// SMB2 dialect revision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Dialect(pub u16);
+
+impl Dialect {
+    pub const SMB2_0_2: Dialect = Dialect(0x0202);
+    pub const SMB2_1: Dialect = Dialect(0x0210);
+    pub const SMB2_2_2: Dialect = Dialect(0x0222);
+    pub const SMB2_2_4: Dialect = Dialect(0x0224);
+    pub const SMB3_0: Dialect = Dialect(0x0300);
+    pub const SMB3_0_2: Dialect = Dialect(0x0302);
+    pub const SMB3_1_0: Dialect = Dialect(0x0310);
+    pub const SMB3_1_1: Dialect = Dialect(0x0311);
+    /// Answer to an SMB1 multi-protocol NEGOTIATE offering "SMB 2.???": a second,
+    /// SMB2 NEGOTIATE follows.
+    pub const WILDCARD: Dialect = Dialect(0x02FF);
+
+    /// Dotted version, e.g. "3.1.1"; "2.???" for the wildcard.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::SMB2_0_2 => "2.0.2",
+            Self::SMB2_1 => "2.1",
+            Self::SMB2_2_2 => "2.2.2",
+            Self::SMB2_2_4 => "2.2.4",
+            Self::SMB3_0 => "3.0",
+            Self::SMB3_0_2 => "3.0.2",
+            Self::SMB3_1_0 => "3.1.0",
+            Self::SMB3_1_1 => "3.1.1",
+            Self::WILDCARD => "2.???",
+            _ => return None,
+        })
+    }
+
+    /// True for the 3.x family, the first to support encryption.
+    pub fn is_smb3(self) -> bool {
+        self.0 >= 0x0300 && self.0 != Self::WILDCARD.0
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#06x}", self.0),
+        }
+    }
+}
+
+/// Negotiate context type ([MS-SMB2] 2.2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NegotiateContextType(pub u16);
+
+impl NegotiateContextType {
+    pub const PREAUTH_INTEGRITY_CAPABILITIES: NegotiateContextType = NegotiateContextType(1);
+    pub const ENCRYPTION_CAPABILITIES: NegotiateContextType = NegotiateContextType(2);
+    pub const COMPRESSION_CAPABILITIES: NegotiateContextType = NegotiateContextType(3);
+    pub const NETNAME_NEGOTIATE_CONTEXT_ID: NegotiateContextType = NegotiateContextType(5);
+    pub const TRANSPORT_CAPABILITIES: NegotiateContextType = NegotiateContextType(6);
+    pub const RDMA_TRANSFORM_CAPABILITIES: NegotiateContextType = NegotiateContextType(7);
+    pub const SIGNING_CAPABILITIES: NegotiateContextType = NegotiateContextType(8);
+
+    /// The [MS-SMB2] name without its `SMB2_` prefix.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::PREAUTH_INTEGRITY_CAPABILITIES => "PREAUTH_INTEGRITY_CAPABILITIES",
+            Self::ENCRYPTION_CAPABILITIES => "ENCRYPTION_CAPABILITIES",
+            Self::COMPRESSION_CAPABILITIES => "COMPRESSION_CAPABILITIES",
+            Self::NETNAME_NEGOTIATE_CONTEXT_ID => "NETNAME_NEGOTIATE_CONTEXT_ID",
+            Self::TRANSPORT_CAPABILITIES => "TRANSPORT_CAPABILITIES",
+            Self::RDMA_TRANSFORM_CAPABILITIES => "RDMA_TRANSFORM_CAPABILITIES",
+            Self::SIGNING_CAPABILITIES => "SIGNING_CAPABILITIES",
+            _ => return None,
+        })
+    }
+}
+
+/// Hash algorithm ids of the preauth integrity context.
+pub mod hash_algorithm {
+    pub const SHA_512: u16 = 0x0001;
+}
+
+/// Cipher ids of the encryption context and the 3.0 transform header.
+pub mod cipher {
+    pub const AES_128_CCM: u16 = 0x0001;
+    pub const AES_128_GCM: u16 = 0x0002;
+    pub const AES_256_CCM: u16 = 0x0003;
+    pub const AES_256_GCM: u16 = 0x0004;
+}
+
+/// Signing algorithm ids of the signing context.
+pub mod signing_algorithm {
+    pub const HMAC_SHA256: u16 = 0x0000;
+    pub const AES_CMAC: u16 = 0x0001;
+    pub const AES_GMAC: u16 = 0x0002;
+}
+
+/// Compression algorithm ids of the compression context and transform header.
+pub mod compression_algorithm {
+    pub const NONE: u16 = 0x0000;
+    pub const LZNT1: u16 = 0x0001;
+    pub const LZ77: u16 = 0x0002;
+    pub const LZ77_HUFFMAN: u16 = 0x0003;
+    pub const PATTERN_V1: u16 = 0x0004;
+    pub const LZ4: u16 = 0x0005;
+}
+
+/// Declares a bit-set newtype: constants of the type itself, `contains`, and `names`.
+macro_rules! bit_set {
+    ($(#[$meta:meta])* $name:ident($ty:ty) { $($bit:ident = $value:expr,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        pub struct $name(pub $ty);
+
+        impl $name {
+            $(pub const $bit: $name = $name($value);)+
+
+            /// True when every bit of `other` is set.
+            pub fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// Names of the known bits that are set, in declaration order.
+            pub fn names(self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $(if self.contains($name::$bit) {
+                    out.push(stringify!($bit));
+                })+
+                out
+            }
+        }
+    };
+}
+
+bit_set! {
+    /// Header `Flags` ([MS-SMB2] 2.2.1).
+    HeaderFlags(u32) {
+        SERVER_TO_REDIR = 0x0000_0001,
+        ASYNC_COMMAND = 0x0000_0002,
+        RELATED_OPERATIONS = 0x0000_0004,
+        SIGNED = 0x0000_0008,
+        DFS_OPERATIONS = 0x1000_0000,
+        REPLAY_OPERATION = 0x2000_0000,
+    }
+}
+
+bit_set! {
+    /// `SecurityMode` of NEGOTIATE (16 bits) and SESSION_SETUP (8 bits, widened).
+    SecurityMode(u16) {
+        SIGNING_ENABLED = 0x0001,
+        SIGNING_REQUIRED = 0x0002,
+    }
+}
+
+bit_set! {
+    /// Global `Capabilities` of NEGOTIATE and SESSION_SETUP.
+    Capabilities(u32) {
+        DFS = 0x0000_0001,
+        LEASING = 0x0000_0002,
+        LARGE_MTU = 0x0000_0004,
+        MULTI_CHANNEL = 0x0000_0008,
+        PERSISTENT_HANDLES = 0x0000_0010,
+        DIRECTORY_LEASING = 0x0000_0020,
+        ENCRYPTION = 0x0000_0040,
+        NOTIFICATIONS = 0x0000_0080,
+    }
+}
+
+bit_set! {
+    /// SESSION_SETUP request `Flags`.
+    SessionSetupFlags(u8) {
+        BINDING = 0x01,
+    }
+}
+
+bit_set! {
+    /// SESSION_SETUP response `SessionFlags`.
+    SessionFlags(u16) {
+        IS_GUEST = 0x0001,
+        IS_NULL = 0x0002,
+        ENCRYPT_DATA = 0x0004,
+    }
+}
+
+bit_set! {
+    /// TREE_CONNECT request `Flags` (3.1.1; reserved before).
+    TreeConnectFlags(u16) {
+        CLUSTER_RECONNECT = 0x0001,
+        REDIRECT_TO_OWNER = 0x0002,
+        EXTENSION_PRESENT = 0x0004,
+    }
+}
+
+bit_set! {
+    /// TREE_CONNECT response `ShareFlags`. Bits 4-5 are the caching policy, not flags.
+    ShareFlags(u32) {
+        DFS = 0x0000_0001,
+        DFS_ROOT = 0x0000_0002,
+        RESTRICT_EXCLUSIVE_OPENS = 0x0000_0100,
+        FORCE_SHARED_DELETE = 0x0000_0200,
+        ALLOW_NAMESPACE_CACHING = 0x0000_0400,
+        ACCESS_BASED_DIRECTORY_ENUM = 0x0000_0800,
+        FORCE_LEVELII_OPLOCK = 0x0000_1000,
+        ENABLE_HASH_V1 = 0x0000_2000,
+        ENABLE_HASH_V2 = 0x0000_4000,
+        ENCRYPT_DATA = 0x0000_8000,
+        IDENTITY_REMOTING = 0x0004_0000,
+        COMPRESS_DATA = 0x0010_0000,
+        ISOLATED_TRANSPORT = 0x0020_0000,
+    }
+}
+
+bit_set! {
+    /// TREE_CONNECT response `Capabilities`.
+    ShareCapabilities(u32) {
+        DFS = 0x0000_0008,
+        CONTINUOUS_AVAILABILITY = 0x0000_0010,
+        SCALEOUT = 0x0000_0020,
+        CLUSTER = 0x0000_0040,
+        ASYMMETRIC = 0x0000_0080,
+        REDIRECT_TO_OWNER = 0x0000_0100,
+    }
+}
+
+/// TREE_CONNECT response `ShareType`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ShareType(pub u8);
+
+impl ShareType {
+    pub const DISK: ShareType = ShareType(0x01);
+    pub const PIPE: ShareType = ShareType(0x02);
+    pub const PRINT: ShareType = ShareType(0x03);
+
+    /// "DISK", "PIPE" or "PRINT".
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::DISK => "DISK",
+            Self::PIPE => "PIPE",
+            Self::PRINT => "PRINT",
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_cover_all_nineteen() {
+        for code in 0..19u16 {
+            assert!(Smb2Command(code).name().is_some());
+        }
+        assert_eq!(Smb2Command(19).name(), None);
+        assert_eq!(Smb2Command::TREE_CONNECT.to_string(), "TREE_CONNECT");
+        assert_eq!(Smb2Command(0x99).to_string(), "0x0099");
+    }
+
+    #[test]
+    fn dialect_display() {
+        assert_eq!(Dialect::SMB3_1_1.to_string(), "3.1.1");
+        assert_eq!(Dialect::SMB2_0_2.to_string(), "2.0.2");
+        assert_eq!(Dialect(0x0400).to_string(), "0x0400");
+        assert!(Dialect::SMB3_0.is_smb3());
+        assert!(!Dialect::WILDCARD.is_smb3());
+    }
+
+    #[test]
+    fn bit_sets() {
+        let flags = ShareFlags(0x0000_8800);
+        assert!(flags.contains(ShareFlags::ENCRYPT_DATA));
+        assert_eq!(
+            flags.names(),
+            vec!["ACCESS_BASED_DIRECTORY_ENUM", "ENCRYPT_DATA"]
+        );
+        assert!(SessionFlags(5).contains(SessionFlags::IS_GUEST));
+        assert!(!SessionFlags(5).contains(SessionFlags::IS_NULL));
+    }
+}
