@@ -1,7 +1,9 @@
 //! Pure record parsers: each takes a byte slice and returns a struct that borrows it, or a
 //! typed error. None of them keeps state between calls, and none panics on any input.
 
+pub mod dns;
 pub mod gss;
+pub mod kerberos;
 pub mod nbss;
 pub mod ntstatus;
 pub mod smb1;
