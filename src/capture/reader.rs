@@ -541,7 +541,10 @@ mod tests {
         v
     }
 
-    fn collect(mut r: CaptureReader) -> (Vec<(u64, i64, Vec<u8>)>, Option<CaptureError>) {
+    /// (frame number, timestamp, bytes) of each frame, and the error that ended reading.
+    type Collected = (Vec<(u64, i64, Vec<u8>)>, Option<CaptureError>);
+
+    fn collect(mut r: CaptureReader) -> Collected {
         let mut frames = Vec::new();
         loop {
             match r.next_frame() {

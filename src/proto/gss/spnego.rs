@@ -21,6 +21,8 @@ pub const OID_KRB5: &str = "1.2.840.113554.1.2.2";
 pub const OID_MS_KRB5: &str = "1.2.840.48018.1.2.2";
 /// Kerberos user-to-user, 1.2.840.113554.1.2.2.3.
 pub const OID_KRB5_U2U: &str = "1.2.840.113554.1.2.2.3";
+/// IAKERB, 1.3.6.1.5.2.5: macOS (LKDC) wraps its krb5 AP-REQ/AP-REP tokens in this OID.
+pub const OID_IAKERB: &str = "1.3.6.1.5.2.5";
 /// NTLMSSP, 1.3.6.1.4.1.311.2.2.10.
 pub const OID_NTLMSSP: &str = "1.3.6.1.4.1.311.2.2.10";
 /// NEGOEX, 1.3.6.1.4.1.311.2.2.30.
@@ -348,7 +350,7 @@ fn parse_gss(buf: &[u8]) -> Result<SecurityBlob<'_>, SpnegoError> {
         .saturating_add(outer.content.len().saturating_sub(inner.len()));
     match mech.as_str() {
         OID_SPNEGO => parse_negotiation_token(inner, inner_offset),
-        OID_KRB5 | OID_MS_KRB5 | OID_KRB5_U2U => {
+        OID_KRB5 | OID_MS_KRB5 | OID_KRB5_U2U | OID_IAKERB => {
             let id = inner.get(..2).ok_or(SpnegoError::Truncated {
                 what: "Kerberos tok_id",
                 offset: inner_offset,
@@ -576,6 +578,31 @@ mod tests {
         assert_eq!(k.mech, OID_KRB5);
         assert_eq!(k.tok_id, tok_id::AP_REQ);
         assert_eq!(k.inner[0], 0x6e);
+    }
+
+    #[test]
+    fn kerberos_ap_rep_under_iakerb_oid() {
+        // ../shared/captures/suricata-verify/smb-length-5786.pcap frame 19: a macOS (LKDC)
+        // server's SESSION_SETUP response; the AP-REP's GSS token names IAKERB, not krb5.
+        let blob = hex(
+            "a18201123082010ea0030a0101a281e60481e36081e006062b060105020502006f81d33081d0\
+            a003020105a10302010fa27a3078a003020112a271046ff5cbd43e5b87fd5ac73de070752ba8\
+            d62e5227688b998a9e192422ef96cf30f6c199426c3947f79a9b38f7e5ce12e795feb3d3358b\
+            c7f68464a2b60c9a05e968373f75541978313adb0cec651412af0b327e239f4c3b9d3c9836a3\
+            d2917d7701995fbac84f7f59a16689bd69d8724ea3483046a0173015a003020110a10e040ca4\
+            59abb871f38b98ec02c11da12b3029a003020102a122042033a2175bd3b51614370906812d01\
+            6c77255de4fd57fb4cfba2e0f172fc6c5261a31e041c040405ffffffffff0000000011ad28cf\
+            9d1dd6dee5c3d97d679b1840",
+        );
+        let SecurityBlob::NegTokenResp(resp) = parse_security_blob(&blob).unwrap() else {
+            panic!()
+        };
+        let Some(MechToken::Kerberos(k)) = resp.response_token_kind() else {
+            panic!()
+        };
+        assert_eq!(k.mech, OID_IAKERB);
+        assert_eq!(k.tok_id, tok_id::AP_REP);
+        assert_eq!(k.inner[0], 0x6f);
     }
 
     #[test]

@@ -143,6 +143,17 @@ impl<'a> Tlv<'a> {
         u32::try_from(self.integer(what)?).map_err(|_| self.invalid(what, "outside UInt32"))
     }
 
+    /// A UInt32 that some implementations encode as a signed 32-bit value (Heimdal sends
+    /// nonces above 2^31 as negative INTEGERs): the same 32 bits either way.
+    pub fn uint32_lenient(&self, what: &'static str) -> Result<u32, KrbError> {
+        let v = self.integer(what)?;
+        if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(self.invalid(what, "outside 32 bits"))
+        }
+    }
+
     /// KerberosString (GeneralString), also accepting the other string types some
     /// implementations send; invalid UTF-8 is replaced rather than rejected, because a name
     /// that prints oddly is still evidence.

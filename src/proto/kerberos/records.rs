@@ -268,7 +268,7 @@ pub(super) fn kdc_req<'a>(mut seq: Der<'a>, kind: KrbMsgType) -> Result<KdcReq<'
             .opt_field(6, "rtime")?
             .map(|t| t.time("rtime"))
             .transpose()?,
-        nonce: b.field(7, "nonce")?.uint32("nonce")?,
+        nonce: b.field(7, "nonce")?.uint32_lenient("nonce")?,
         etypes: b
             .field(8, "etype")?
             .sequence("etype")?

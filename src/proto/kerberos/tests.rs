@@ -536,6 +536,34 @@ fn mutate(sample: &[u8], edits: &[(usize, u8)]) -> Vec<u8> {
     bytes
 }
 
+/// ../shared/captures/lab/ad-krb-cname-nospn-fallback-ntlm.pcap frames 29+31: a TGS-REQ over
+/// TCP (record marker included) whose nonce Heimdal encodes as a negative INTEGER; tshark reads
+/// it, and so must we, or the KDC's error in frame 33 loses its request.
+const HEIMDAL_TCP_TGS_REQ_NEGATIVE_NONCE: &[u8] =
+    include_bytes!("../testdata/krb/ad-cname-nospn-fallback-f29-31-tcp-tgs-req-negative-nonce.bin");
+
+#[test]
+fn tgs_req_with_negative_nonce_parses() {
+    let len = match tcp_record_len(HEIMDAL_TCP_TGS_REQ_NEGATIVE_NONCE) {
+        Some(Ok(len)) => len,
+        other => panic!("record marker: {other:?}"),
+    };
+    assert_eq!(len + 4, HEIMDAL_TCP_TGS_REQ_NEGATIVE_NONCE.len());
+    let msg = parse_message(&HEIMDAL_TCP_TGS_REQ_NEGATIVE_NONCE[4..]).expect("TGS-REQ parses");
+    assert_eq!(msg.msg_type(), KrbMsgType::TGS_REQ);
+    assert_eq!(
+        msg.sname().map(|s| s.to_string()).as_deref(),
+        Some("cifs/files.corp.example")
+    );
+    let KrbMessage::TgsReq(req) = msg else {
+        panic!("not a TGS-REQ")
+    };
+    assert!(
+        req.body.nonce > i32::MAX as u32,
+        "the nonce keeps its 32 bits"
+    );
+}
+
 proptest! {
     #[test]
     fn parse_message_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
