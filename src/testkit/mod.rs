@@ -9,6 +9,10 @@
 //!   and our own reader see the same thing.
 //! - Builders return packets instead of writing them ([`TcpConversation`], [`UdpExchange`]), so
 //!   a test can reorder, duplicate, drop or alter them before handing them to a writer.
+//! - Message builders produce the application bytes those packets carry: SMB1/SMB2/SMB3 and
+//!   NetBIOS ([`smb`]), SPNEGO/NTLMSSP/krb5 tokens ([`gss`]), Kerberos ([`krb`], on the DER
+//!   encoder [`der`]) and DNS ([`dns`]); each parses with `crate::proto` and with tshark.
+//! - [`scenarios`] assembles them into the named captures committed under `fixtures/`.
 //! - Deterministic: no randomness and no wall clock. Default addresses, MACs and start time are
 //!   the constants below, so a fixture is byte-identical on every run.
 //! - Test support may panic on programmer errors (mixing IPv4 and IPv6 in one packet, a zero
@@ -17,10 +21,16 @@
 #![doc(hidden)]
 
 mod conversation;
+pub mod der;
+pub mod dns;
 mod framing;
+pub mod gss;
 pub mod ip;
+pub mod krb;
 pub mod link;
 mod pcap;
+pub mod scenarios;
+pub mod smb;
 pub mod transport;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -109,6 +119,25 @@ impl AddAssign<Duration> for Timestamp {
     }
 }
 
+/// `len` bytes that look random but are the same on every run: xorshift32 from `seed`. Stands
+/// in for what a real peer draws at random or encrypts (GUIDs, salts, nonces, signatures,
+/// ciphertext), so fixtures stay byte-identical.
+pub fn filler(seed: u32, len: usize) -> Vec<u8> {
+    // xorshift has a fixed point at 0; any other start walks the full 2^32 - 1 cycle.
+    let mut x = seed ^ 0x9E37_79B9;
+    if x == 0 {
+        x = 1;
+    }
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// One captured frame as a builder made it: link-layer bytes and the time it was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packet {
@@ -126,6 +155,13 @@ pub enum Dir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filler_is_deterministic_and_seed_dependent() {
+        assert_eq!(filler(1, 32), filler(1, 32));
+        assert_ne!(filler(1, 32), filler(2, 32));
+        assert_eq!(filler(0x9E37_79B9, 4).len(), 4);
+    }
 
     #[test]
     fn timestamp_constructors_agree() {
