@@ -1,10 +1,17 @@
 //! What the `smbtriage` binary's commands do, so that `main.rs` only parses arguments.
 
-use crate::flow::FlowConfig;
+use crate::analyze::Options;
+use crate::findings::{catalog, FindingId, Severity};
+use crate::flow::{FlowConfig, Tee};
 use crate::pipeline;
 use crate::report::dump::ConversationLog;
+use crate::report::table::{write_table, Detail, TableOptions};
+use crate::report::{self, Report};
+use crate::scan;
+use crate::setup::records::Record;
+use crate::setup::{Analyzer, SetupOptions};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Exit code for usage errors and unreadable input (SPEC §8).
@@ -51,20 +58,45 @@ pub fn dump(req: &DumpRequest) -> u8 {
     let mut cfg = FlowConfig::default();
     cfg.server_ports
         .extend(req.smb_ports.iter().chain(&req.kerberos_ports));
+    let mut opts = SetupOptions {
+        keep_records: true,
+        ..SetupOptions::default()
+    };
+    opts.smb_ports.extend(&req.smb_ports);
+    opts.kerberos_ports.extend(&req.kerberos_ports);
     let mut log = ConversationLog::default();
-    let summary = match pipeline::run(&req.file, &cfg, &mut log) {
+    let mut analyzer = Analyzer::new(opts);
+    let summary = match pipeline::run(&req.file, &cfg, &mut Tee(&mut log, &mut analyzer)) {
         Ok(summary) => summary,
         Err(e) => {
             eprintln!("smbtriage: {e}");
             return EXIT_INPUT_ERROR;
         }
     };
+    let analysis = analyzer.finish();
     let written = with_output(req.output.as_deref(), |out| {
-        if req.protos.tcp {
-            for record in log.into_records() {
-                serde_json::to_writer(&mut *out, &record)?;
+        let conversations = if req.protos.tcp {
+            log.into_records()
+        } else {
+            Vec::new()
+        };
+        let mut conversations = conversations.into_iter().peekable();
+        let wanted = analysis.records.iter().filter(|r| match r {
+            Record::Smb2(_) => req.protos.smb2,
+            Record::Kerberos(_) => req.protos.kerberos,
+            Record::Dns(_) => req.protos.dns,
+        });
+        for record in wanted {
+            while let Some(c) = conversations.next_if(|c| c.first_frame <= record.frame()) {
+                serde_json::to_writer(&mut *out, &c)?;
                 out.write_all(b"\n")?;
             }
+            serde_json::to_writer(&mut *out, record)?;
+            out.write_all(b"\n")?;
+        }
+        for c in conversations {
+            serde_json::to_writer(&mut *out, &c)?;
+            out.write_all(b"\n")?;
         }
         Ok(())
     });
@@ -76,12 +108,6 @@ pub fn dump(req: &DumpRequest) -> u8 {
         eprintln!("smbtriage: {e}");
     }
     0
-}
-
-/// Placeholder answer for commands whose layers are not built yet: says so plainly and fails.
-pub fn not_yet(command: &str, _inputs: &[PathBuf]) -> u8 {
-    eprintln!("smbtriage: `{command}` is not available in this build yet");
-    EXIT_INPUT_ERROR
 }
 
 fn with_output(
@@ -99,6 +125,99 @@ fn with_output(
             let mut w = BufWriter::new(stdout.lock());
             body(&mut w)?;
             w.flush()
+        }
+    }
+}
+
+/// Output formats of `analyze` and `scan` (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Sarif,
+    Junit,
+}
+
+/// `smbtriage [analyze]` and `smbtriage scan`.
+#[derive(Debug, Clone)]
+pub struct AnalyzeRequest {
+    /// Files (analyze) or files and directories (scan).
+    pub inputs: Vec<PathBuf>,
+    /// Walk directories, filter by globs, run in parallel.
+    pub scan: bool,
+    pub jobs: Option<usize>,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub format: Format,
+    pub fail_on: Option<Severity>,
+    pub min_severity: Severity,
+    pub options: Options,
+    pub output: Option<PathBuf>,
+    pub detail: Detail,
+}
+
+/// Runs `analyze` or `scan`; returns the process exit code.
+pub fn analyze(req: &AnalyzeRequest) -> u8 {
+    let files = if req.scan {
+        match scan::collect(&req.inputs, &req.include, &req.exclude) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("smbtriage: {e}");
+                return EXIT_INPUT_ERROR;
+            }
+        }
+    } else {
+        req.inputs.clone()
+    };
+    let jobs = req
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut report = Report {
+        files: scan::run(&files, jobs, &req.options),
+        ..Report::default()
+    };
+    for file in &report.files {
+        for e in &file.errors {
+            eprintln!("smbtriage: {e}");
+        }
+    }
+    report::filter(&mut report, req.min_severity);
+    let color = req.output.is_none()
+        && io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let written = with_output(req.output.as_deref(), |out| match req.format {
+        Format::Table => write_table(
+            &report,
+            &TableOptions {
+                color,
+                detail: req.detail,
+            },
+            out,
+        ),
+        Format::Json => report::json::write_json(&report, out),
+        Format::Jsonl => report::json::write_jsonl(&report, out),
+        Format::Sarif => report::sarif::write_sarif(&report, out),
+        Format::Junit => report::junit::write_junit(&report, req.fail_on, out),
+    });
+    if let Err(e) = written {
+        eprintln!("smbtriage: cannot write the report: {e}");
+        return EXIT_INPUT_ERROR;
+    }
+    report::exit_code(&report, req.fail_on)
+}
+
+/// `smbtriage explain <id>`.
+pub fn explain(id: &str) -> u8 {
+    match id.parse::<FindingId>() {
+        Ok(id) => {
+            println!("{}", catalog::explain(id));
+            0
+        }
+        Err(e) => {
+            eprintln!("smbtriage: {e}");
+            EXIT_INPUT_ERROR
         }
     }
 }

@@ -8,11 +8,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod analyze;
 pub mod capture;
 pub mod cli;
+pub mod findings;
 pub mod flow;
 pub mod net;
 pub mod pipeline;
 pub mod proto;
 pub mod report;
+pub mod scan;
+pub mod setup;
 pub mod testkit;

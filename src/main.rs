@@ -28,7 +28,10 @@ enum Command {
     /// Print dissection records as JSON lines, in frame order
     Dump(DumpArgs),
     /// Print the full explanation and remediation of a finding id
-    Explain { id: String },
+    Explain {
+        /// A finding id, e.g. negotiate-timeout
+        id: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -155,8 +158,15 @@ fn main() -> ExitCode {
         }),
         Some(Command::Analyze(args)) => analyze(args),
         None => analyze(cli.analyze),
-        Some(Command::Scan(args)) => cli::not_yet("scan", &args.paths),
-        Some(Command::Explain { id }) => cli::not_yet("explain", &[PathBuf::from(id)]),
+        Some(Command::Scan(args)) => {
+            let mut req = request(args.paths, args.common);
+            req.scan = true;
+            req.jobs = args.jobs;
+            req.include = args.include;
+            req.exclude = args.exclude;
+            cli::analyze(&req)
+        }
+        Some(Command::Explain { id }) => cli::explain(&id),
     };
     ExitCode::from(code)
 }
@@ -164,7 +174,49 @@ fn main() -> ExitCode {
 fn analyze(args: AnalyzeArgs) -> u8 {
     if args.files.is_empty() {
         eprintln!("smbtriage: no capture given; try `smbtriage --help`");
-        return 2;
+        return cli::EXIT_INPUT_ERROR;
     }
-    cli::not_yet("analyze", &args.files)
+    cli::analyze(&request(args.files, args.common))
+}
+
+fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
+    let severity = |s: Severity| match s {
+        Severity::Info => smbtriage::findings::Severity::Info,
+        Severity::Warning => smbtriage::findings::Severity::Warning,
+        Severity::Error => smbtriage::findings::Severity::Error,
+    };
+    cli::AnalyzeRequest {
+        inputs,
+        scan: false,
+        jobs: None,
+        include: Vec::new(),
+        exclude: Vec::new(),
+        format: match c.format.unwrap_or(Format::Table) {
+            Format::Table => cli::Format::Table,
+            Format::Json => cli::Format::Json,
+            Format::Jsonl => cli::Format::Jsonl,
+            Format::Sarif => cli::Format::Sarif,
+            Format::Junit => cli::Format::Junit,
+        },
+        fail_on: match c.fail_on {
+            FailOn::Error => Some(severity(Severity::Error)),
+            FailOn::Warning => Some(severity(Severity::Warning)),
+            FailOn::Info => Some(severity(Severity::Info)),
+            FailOn::Never => None,
+        },
+        min_severity: severity(c.min_severity),
+        options: smbtriage::analyze::Options {
+            negotiate_timeout_secs: c.negotiate_timeout,
+            smb_ports: c.smb_ports,
+            kerberos_ports: c.kerberos_ports,
+        },
+        output: c.output,
+        detail: if c.quiet {
+            smbtriage::report::table::Detail::Quiet
+        } else if c.verbose {
+            smbtriage::report::table::Detail::Verbose
+        } else {
+            smbtriage::report::table::Detail::Normal
+        },
+    }
 }

@@ -15,6 +15,8 @@ pub struct CaptureSummary {
     pub packets: u64,
     /// Frames whose captured length is shorter than the packet (snaplen).
     pub cut_frames: u64,
+    /// The last frame read, and its time.
+    pub last: Option<At>,
     /// The problem that stopped reading early (truncation, corruption), if any.
     pub read_error: Option<CaptureError>,
     pub net: NetStats,
@@ -41,6 +43,7 @@ pub fn run_reader(
     let mut net = NetDecoder::new();
     let mut flows = FlowTable::new(flow_cfg.clone());
     let mut cut_frames = 0;
+    let mut last = None;
     let read_error = loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
@@ -51,6 +54,7 @@ pub fn run_reader(
                     frame: frame.number,
                     ts: frame.ts,
                 };
+                last = Some(at);
                 if let Ok(Decoded::Packet(packet)) = net.decode(&frame) {
                     flows.process(&packet, at, sink);
                 }
@@ -64,6 +68,7 @@ pub fn run_reader(
         path: reader.path().to_path_buf(),
         packets: reader.frames_read(),
         cut_frames,
+        last,
         read_error,
         net: net.stats,
         flow: flows.stats,

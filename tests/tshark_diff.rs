@@ -300,3 +300,435 @@ fn udp_kerberos_datagrams_match_tshark() {
     }
     report.finish("UDP/88 datagrams");
 }
+
+/// tshark's packet trees for the frames matching `filter`, as `-T json --no-duplicate-keys`
+/// prints them: one object per frame, a key that repeats (two SMB2 messages of a compound, two
+/// Kerberos messages in one segment) merged into an array. `-T fields` flattens a frame into
+/// comma-joined columns, which loses which message an optional field (a tree path, a Kerberos
+/// realm) belongs to as soon as a frame holds more than one message; the tree keeps it.
+fn tshark_tree(path: &str, filter: &str) -> Vec<Value> {
+    let text = tshark(&[
+        "-r",
+        path,
+        "-Y",
+        filter,
+        "-T",
+        "json",
+        "--no-duplicate-keys",
+    ]);
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    match serde_json::from_str(&text) {
+        Ok(Value::Array(frames)) => frames,
+        other => panic!("tshark -T json on {path}: unexpected output {other:?}"),
+    }
+}
+
+fn layers(frame: &Value) -> &Value {
+    &frame["_source"]["layers"]
+}
+
+fn frame_number(frame: &Value) -> u64 {
+    layers(frame)["frame"]["frame.number"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .expect("frame.number")
+}
+
+/// `v` itself, or each element if tshark merged repeated keys into an array.
+fn each(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// Every value of `key` anywhere below `v` (object keys in serde_json's sorted order, array
+/// elements in tshark's order), without looking inside the objects `skip` rejects.
+fn find_all<'a>(v: &'a Value, key: &str, skip: &dyn Fn(&Value) -> bool, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if k == key {
+                    out.extend(each(child));
+                } else if !skip(child) {
+                    find_all(child, key, skip, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().filter(|i| !skip(i)) {
+                find_all(item, key, skip, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strings(v: &Value, key: &str, skip: &dyn Fn(&Value) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    find_all(v, key, skip, &mut found);
+    found
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+fn first(v: &Value, key: &str) -> Option<String> {
+    strings(v, key, &|_| false).into_iter().next()
+}
+
+/// A number as tshark prints it (`0x00000311` or `785`) or as `dump` does (`"0x0311"`, 785).
+fn number(v: &str) -> Option<u64> {
+    match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn json_number(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str().and_then(number))
+}
+
+/// Renders the multiset of messages in one frame, order-independent.
+fn sorted(mut items: Vec<String>) -> String {
+    items.sort();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join("; ")
+    }
+}
+
+/// The identity of one SMB2 message: command, direction, message id, and the status of a
+/// response (a request's status field is ChannelSequence in SMB 3.x, so it is not compared).
+fn smb2_key(cmd: u64, response: bool, msg_id: u64, status: Option<u64>) -> String {
+    if response {
+        format!(
+            "cmd {cmd} rsp #{msg_id} 0x{:08x}",
+            status.unwrap_or(u64::MAX)
+        )
+    } else {
+        format!("cmd {cmd} req #{msg_id}")
+    }
+}
+
+/// The per-command fields of one SMB2 message, normalised to compare values, not spellings.
+#[derive(Default)]
+struct Smb2Fields {
+    /// NEGOTIATE: the offered dialects (request) or the chosen one (response), as numbers.
+    dialect: Option<String>,
+    /// TREE_CONNECT request: the share path.
+    tree: Option<String>,
+    share_flags: Option<u64>,
+    session_flags: Option<u64>,
+    ntlmssp_user: Option<String>,
+    ntlmssp_domain: Option<String>,
+}
+
+impl Smb2Fields {
+    /// (name, value) of the fields present.
+    fn present(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut put = |name, v: Option<String>| {
+            if let Some(v) = v {
+                out.push((name, v));
+            }
+        };
+        put("dialect", self.dialect.clone());
+        put("tree", self.tree.clone());
+        put(
+            "share_flags",
+            self.share_flags.map(|f| format!("0x{f:08x}")),
+        );
+        put(
+            "session_flags",
+            self.session_flags.map(|f| format!("0x{f:04x}")),
+        );
+        put("ntlmssp user", self.ntlmssp_user.clone());
+        put("ntlmssp domain", self.ntlmssp_domain.clone());
+        out
+    }
+}
+
+fn dialect_list(values: impl IntoIterator<Item = u64>) -> Option<String> {
+    let list: Vec<String> = values.into_iter().map(|d| format!("0x{d:04x}")).collect();
+    (!list.is_empty()).then(|| list.join(","))
+}
+
+/// tshark's SMB2 messages in one frame: (identity, fields). A transform (encrypted) or
+/// compression header carries no `smb2.cmd` and is not a message here.
+fn tshark_smb2(frame: &Value) -> Vec<(String, Smb2Fields)> {
+    let mut out = Vec::new();
+    for msg in each(&layers(frame)["smb2"]) {
+        // The header's own fields: a body can repeat a name (an AAPL create context carries
+        // an `smb2.nt_status` of its own).
+        let header = &msg["SMB2 Header"];
+        let (Some(cmd), Some(response), Some(msg_id)) = (
+            first(header, "smb2.cmd").and_then(|c| number(&c)),
+            first(header, "smb2.flags.response"),
+            first(header, "smb2.msg_id").and_then(|m| number(&m)),
+        ) else {
+            continue;
+        };
+        let response = response == "1";
+        let status = first(header, "smb2.nt_status").and_then(|s| number(&s));
+        let all = |key| strings(msg, key, &|_| false);
+        // tshark repeats the tree path of a TREE_CONNECT request as a generated field; only
+        // the request carries it on the wire, and only there does `dump` print it.
+        let tree = (cmd == 3 && !response)
+            .then(|| all("smb2.tree").into_iter().next())
+            .flatten();
+        // tshark prints an empty NTLMSSP string as NULL.
+        let ntlm = |key| {
+            all(key)
+                .into_iter()
+                .next()
+                .map(|s| if s == "NULL" { String::new() } else { s })
+        };
+        let fields = Smb2Fields {
+            dialect: (cmd == 0)
+                .then(|| dialect_list(all("smb2.dialect").iter().filter_map(|d| number(d))))
+                .flatten(),
+            tree,
+            share_flags: all("smb2.share_flags").first().and_then(|f| number(f)),
+            // Only SUCCESS and MORE_PROCESSING_REQUIRED carry a SESSION_SETUP response body;
+            // any other status carries an ERROR response (MS-SMB2 2.2.2), which has the same
+            // StructureSize 9, and tshark 4.0 reads its ErrorContextCount and Reserved bytes
+            // as SessionFlags (e.g. lab/smb-session-bad-password.pcap frame 11).
+            session_flags: matches!(status, Some(0 | 0xc000_0016))
+                .then(|| all("smb2.session_flags").first().and_then(|f| number(f)))
+                .flatten(),
+            ntlmssp_user: ntlm("ntlmssp.auth.username"),
+            ntlmssp_domain: ntlm("ntlmssp.auth.domain"),
+        };
+        out.push((smb2_key(cmd, response, msg_id, status), fields));
+    }
+    out
+}
+
+/// `dump --proto smb2`'s record as (identity, fields).
+fn our_smb2(r: &Value) -> (String, Smb2Fields) {
+    let response = r["response"].as_bool().unwrap_or(false);
+    let key = smb2_key(
+        r["cmd"].as_u64().unwrap_or(u64::MAX),
+        response,
+        r["msg_id"].as_u64().unwrap_or(u64::MAX),
+        json_number(&r["status"]),
+    );
+    let text = |k: &str| r[k].as_str().map(str::to_string);
+    let dialect = if response {
+        json_number(&r["dialect"]).and_then(|d| dialect_list([d]))
+    } else {
+        dialect_list(each(&r["dialects"]).into_iter().filter_map(json_number))
+    };
+    let fields = Smb2Fields {
+        dialect,
+        tree: text("path"),
+        share_flags: json_number(&r["share_flags"]),
+        session_flags: json_number(&r["session_flags"]),
+        ntlmssp_user: text("ntlmssp_user"),
+        ntlmssp_domain: text("ntlmssp_domain"),
+    };
+    (key, fields)
+}
+
+/// Groups (frame, item) pairs by frame.
+fn by_frame<T>(items: impl IntoIterator<Item = (u64, T)>) -> BTreeMap<u64, Vec<T>> {
+    let mut map: BTreeMap<u64, Vec<T>> = BTreeMap::new();
+    for (frame, item) in items {
+        map.entry(frame).or_default().push(item);
+    }
+    map
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures; run by .ci/run"]
+fn smb2_messages_match_tshark() {
+    let mut report = Report::default();
+    for path in captures() {
+        let p = path.to_str().unwrap();
+        let theirs = by_frame(tshark_tree(p, "smb2").iter().flat_map(|f| {
+            tshark_smb2(f)
+                .into_iter()
+                .map(move |m| (frame_number(f), m))
+        }));
+        let ours = by_frame(
+            dump(&path, "smb2")
+                .iter()
+                .filter(|r| r["proto"] == "smb2")
+                .map(|r| (r["frame"].as_u64().unwrap_or(0), our_smb2(r))),
+        );
+        let frames: std::collections::BTreeSet<u64> =
+            theirs.keys().chain(ours.keys()).copied().collect();
+        for frame in frames {
+            let (ours, theirs) = (
+                ours.get(&frame).map(Vec::as_slice).unwrap_or_default(),
+                theirs.get(&frame).map(Vec::as_slice).unwrap_or_default(),
+            );
+            let keys = |msgs: &[(String, Smb2Fields)]| {
+                sorted(msgs.iter().map(|(k, _)| k.clone()).collect())
+            };
+            report.check(&path, &format!("frame {frame}"), keys(ours), keys(theirs));
+            // Per-command fields, wherever tshark shows them, of the messages both sides saw.
+            for (key, their_fields) in theirs {
+                let Some((_, our_fields)) = ours.iter().find(|(k, _)| k == key) else {
+                    continue;
+                };
+                let our_present = our_fields.present();
+                for (name, value) in their_fields.present() {
+                    let ours = our_present
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or("-".to_string(), |(_, v)| v.clone());
+                    report.check(&path, &format!("frame {frame} {key} {name}"), ours, value);
+                }
+            }
+        }
+    }
+    report.finish("SMB2 messages");
+}
+
+/// One Kerberos message as compared: msg-type, error-code, sname (components joined by `/`)
+/// and realm.
+fn krb_key(msg_type: u64, error: Option<u64>, sname: Option<&str>, realm: Option<&str>) -> String {
+    let error = error.map_or("-".to_string(), |e| e.to_string());
+    format!(
+        "type {msg_type} err {error} sname {} realm {}",
+        sname.unwrap_or("-"),
+        realm.unwrap_or("-")
+    )
+}
+
+/// A Kerberos message as tshark shows it. Messages nested in another (the AP-REQ inside a
+/// TGS-REQ's PA-TGS-REQ, a FAST armor) are part of their outer message and not counted, nor are
+/// their snames and realms: `dump` prints one record per outer message.
+struct TsharkKrb {
+    msg_type: u64,
+    error_code: Option<u64>,
+    snames: Vec<String>,
+    realms: Vec<String>,
+}
+
+/// Kerberos messages in one tshark frame: those on port 88 (a top-level `kerberos` layer) and
+/// those in SMB2 security buffers (under `smb2.security_blob_tree`). Kerberos inside SMB1 or
+/// DCE/RPC is not `dump`'s business.
+fn tshark_krb(frame: &Value) -> Vec<TsharkKrb> {
+    let layers = layers(frame);
+    let mut krb_layers: Vec<&Value> = each(&layers["kerberos"]);
+    for smb2 in each(&layers["smb2"]) {
+        let mut blobs = Vec::new();
+        find_all(smb2, "smb2.security_blob_tree", &|_| false, &mut blobs);
+        for blob in blobs {
+            find_all(blob, "kerberos", &|_| false, &mut krb_layers);
+        }
+    }
+    let is_message = |v: &Value| v.get("kerberos.msg_type").is_some();
+    let mut out = Vec::new();
+    for layer in krb_layers {
+        let Value::Object(map) = layer else { continue };
+        for msg in map.values().flat_map(each).filter(|v| is_message(v)) {
+            let Some(msg_type) = msg["kerberos.msg_type"].as_str().and_then(number) else {
+                continue;
+            };
+            let mut sname_elements = Vec::new();
+            find_all(
+                msg,
+                "kerberos.sname_element",
+                &is_message,
+                &mut sname_elements,
+            );
+            out.push(TsharkKrb {
+                msg_type,
+                error_code: strings(msg, "kerberos.error_code", &is_message)
+                    .first()
+                    .and_then(|e| number(e)),
+                snames: sname_elements
+                    .iter()
+                    .map(|s| strings(s, "kerberos.SNameString", &|_| false).join("/"))
+                    .collect(),
+                realms: strings(msg, "kerberos.realm", &is_message),
+            });
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures; run by .ci/run"]
+fn kerberos_messages_match_tshark() {
+    let mut report = Report::default();
+    for path in captures() {
+        let p = path.to_str().unwrap();
+        let ours = by_frame(
+            dump(&path, "kerberos")
+                .into_iter()
+                .filter(|r| r["proto"] == "kerberos")
+                .map(|r| (r["frame"].as_u64().unwrap_or(0), r)),
+        );
+        let theirs = by_frame(
+            tshark_tree(p, "kerberos")
+                .iter()
+                .flat_map(|f| tshark_krb(f).into_iter().map(move |m| (frame_number(f), m))),
+        );
+        let frames: std::collections::BTreeSet<u64> =
+            theirs.keys().chain(ours.keys()).copied().collect();
+        for frame in frames {
+            let ours = ours.get(&frame).map(Vec::as_slice).unwrap_or_default();
+            let theirs = theirs.get(&frame).map(Vec::as_slice).unwrap_or_default();
+            let our_keys: Vec<String> = ours
+                .iter()
+                .map(|r| {
+                    krb_key(
+                        r["msg_type"].as_u64().unwrap_or(u64::MAX),
+                        r["error_code"].as_u64(),
+                        r["sname"].as_str(),
+                        r["realm"].as_str(),
+                    )
+                })
+                .collect();
+            // Which realm: `dump`'s is the req-body realm of a KDC-REQ, the ticket's realm of
+            // a KDC-REP or AP-REQ, and the realm of a KRB-ERROR. tshark calls each of these
+            // `kerberos.realm` (a crealm is `kerberos.crealm`), so with nested messages left
+            // out (`-T fields` would add the PA-TGS-REQ ticket's realm and sname to a TGS-REQ's)
+            // every message of these captures shows exactly one realm and one sname. Should
+            // tshark ever show several, ours must be one of them; otherwise they print joined
+            // by `|`.
+            let pick = |alternatives: &[String], ours: &[Option<&str>]| -> Option<String> {
+                match alternatives {
+                    [] => None,
+                    [one] => Some(one.clone()),
+                    several => Some(
+                        several
+                            .iter()
+                            .find(|a| ours.contains(&Some(a.as_str())))
+                            .cloned()
+                            .unwrap_or_else(|| several.join("|")),
+                    ),
+                }
+            };
+            let our_snames: Vec<Option<&str>> = ours.iter().map(|r| r["sname"].as_str()).collect();
+            let our_realms: Vec<Option<&str>> = ours.iter().map(|r| r["realm"].as_str()).collect();
+            let their_keys: Vec<String> = theirs
+                .iter()
+                .map(|m| {
+                    krb_key(
+                        m.msg_type,
+                        m.error_code,
+                        pick(&m.snames, &our_snames).as_deref(),
+                        pick(&m.realms, &our_realms).as_deref(),
+                    )
+                })
+                .collect();
+            report.check(
+                &path,
+                &format!("frame {frame}"),
+                sorted(our_keys),
+                sorted(their_keys),
+            );
+        }
+    }
+    report.finish("Kerberos messages");
+}

@@ -71,7 +71,7 @@ pub enum CloseReason {
 }
 
 /// What happened on a TCP connection.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpEvent<'a> {
     Syn,
     SynAck,
@@ -118,6 +118,21 @@ pub struct ConnSummary {
 pub trait FlowSink {
     fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>);
     fn udp(&mut self, conn: &ConnInfo, at: At, dir: Dir, datagram: &UdpDatagram<'_>);
+}
+
+/// Hands every event to two sinks in turn.
+pub struct Tee<'a>(pub &'a mut dyn FlowSink, pub &'a mut dyn FlowSink);
+
+impl FlowSink for Tee<'_> {
+    fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
+        self.0.tcp(conn, at, event);
+        self.1.tcp(conn, at, event);
+    }
+
+    fn udp(&mut self, conn: &ConnInfo, at: At, dir: Dir, datagram: &UdpDatagram<'_>) {
+        self.0.udp(conn, at, dir, datagram);
+        self.1.udp(conn, at, dir, datagram);
+    }
 }
 
 /// Limits and service ports.

@@ -1,0 +1,393 @@
+//! Kerberos: `kerberos-error`, `kerberos-spn-unknown`, `kerberos-fallback-ntlm`,
+//! `kerberos-preauth-required`.
+//!
+//! The seed article's rule: errors that are part of pre-authentication are normal (info);
+//! every other KRB-ERROR is a failure, reported against the SMB connection it broke when one
+//! from the same client follows it. A failure that a later attempt overcame (a ticket issued
+//! after all, or an SMB session that still came up) is a warning, not an error.
+
+use super::{elapsed, on_conn, Context};
+use crate::capture::Timestamp;
+use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
+use crate::proto::kerberos::{classify_error, ErrorClass, KrbErrorCode, KrbMsgType};
+use crate::proto::smb2::Smb2Command;
+use crate::setup::kerberos::KrbExchange;
+use crate::setup::smb::SmbConnection;
+use crate::setup::Analysis;
+use std::net::IpAddr;
+
+/// How long after a Kerberos failure an SMB session setup from the same client is taken as
+/// the one it affected.
+const CORRELATION_NS: i64 = 120_000_000_000;
+
+pub fn check(analysis: &Analysis, _ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for x in &analysis.kerberos {
+        if let Some(f) = kdc_error(analysis, x) {
+            out.push(f);
+        }
+    }
+    for conn in &analysis.smb {
+        out.extend(in_session_setup(conn));
+        out.extend(fallback(analysis, conn));
+    }
+    out
+}
+
+fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
+    let reply = x.reply.as_ref()?;
+    let err = reply.error.as_ref()?;
+    let req = x.request.as_ref();
+    let class = classify_error(
+        err.code,
+        req.is_some_and(|r| r.has_preauth),
+        req.map(|r| r.msg_type),
+    );
+    let sname = req
+        .and_then(|r| r.sname.clone())
+        .or_else(|| (!err.sname.is_empty()).then(|| err.sname.clone()))
+        .unwrap_or_else(|| "(service not named)".to_string());
+    let realm = req
+        .map(|r| r.realm.clone())
+        .unwrap_or_else(|| err.realm.clone());
+    let cname = req
+        .and_then(|r| r.cname.clone())
+        .or_else(|| err.cname.clone());
+    let kind = match req.map(|r| r.msg_type) {
+        Some(KrbMsgType::AS_REQ) => "AS-REQ",
+        Some(KrbMsgType::TGS_REQ) => "TGS-REQ",
+        _ => "request",
+    };
+    let mut f = match class {
+        ErrorClass::PreauthStep | ErrorClass::RetryOverTcp => {
+            let what = if class == ErrorClass::PreauthStep {
+                "asked for pre-authentication (the normal first round)"
+            } else {
+                "said the reply is too big for UDP; the client retries over TCP (normal)"
+            };
+            Finding::new(
+                FindingId::KerberosPreauthRequired,
+                format!("The KDC {} {what}: {}", x.server.ip(), err.code),
+            )
+        }
+        ErrorClass::Failure => {
+            let host = service_host(&sname);
+            if err.code == KrbErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN && host.is_some() {
+                spn_unknown(analysis, &sname, host.unwrap_or_default(), &realm)
+            } else {
+                let mut f = Finding::new(
+                    FindingId::KerberosError,
+                    format!(
+                        "The KDC {} refused the {kind} for {sname}{}: {} ({})",
+                        x.server.ip(),
+                        cname
+                            .as_ref()
+                            .map(|c| format!(" (client {c})"))
+                            .unwrap_or_default(),
+                        err.code,
+                        meaning(err.code)
+                    ),
+                );
+                if let Some(t) = &err.e_text {
+                    f.evidence.push(format!("The KDC's text: {t}."));
+                }
+                if let Some(st) = err.nt_status {
+                    f.evidence.push(format!(
+                        "Windows status in the error data: {}.",
+                        crate::findings::StatusRef::nt(st).name
+                    ));
+                }
+                f
+            }
+        }
+    };
+    f.kerberos_error = Some(KrbErrorRef::new(err.code.0));
+    f.spn = Some(sname.clone());
+    f.user = cname.map(|c| format!("{c}@{realm}"));
+    if let Some(r) = req {
+        f.frames.insert("request", r.frame);
+    }
+    f.frames.insert("response", reply.frame);
+    f.time = Some(reply.ts);
+    f.client = Some(x.client);
+    f.server = Some(x.server);
+    if class == ErrorClass::Failure {
+        if let Some(conn) = affected_connection(analysis, x.client.ip(), reply.ts) {
+            f.evidence.push(format!(
+                "The KDC {} answered the client's {kind} while it was setting up the SMB connection {} → {} (first frame {}).",
+                x.server, conn.conn.client, conn.conn.server, conn.conn.first.frame
+            ));
+            f.client = Some(conn.conn.client);
+            f.server = Some(conn.conn.server);
+        }
+        if let Some(later) = later_success(analysis, x, &sname, reply.ts) {
+            f.severity = Severity::Warning;
+            f.evidence.push(later);
+        }
+    }
+    Some(f)
+}
+
+fn spn_unknown(analysis: &Analysis, sname: &str, host: &str, realm: &str) -> Finding {
+    let mut f = match analysis.names.canonical(host) {
+        Some(canonical) => {
+            let mut f = Finding::new(
+                FindingId::KerberosSpnUnknown,
+                format!(
+                    "No account has the SPN {sname}: {host} is a DNS CNAME alias of {}, and the alias has no SPN of its own",
+                    canonical.value
+                ),
+            );
+            f.evidence.push(format!(
+                "DNS answered {host} CNAME {} (frame {}).",
+                canonical.value, canonical.frame
+            ));
+            f.evidence.push(format!(
+                "Register the alias on the server's account, e.g. setspn -S {sname} <account of {}>.",
+                canonical.value
+            ));
+            f
+        }
+        None => Finding::new(
+            FindingId::KerberosSpnUnknown,
+            format!("The KDC knows no service principal {sname} in realm {realm} (KDC_ERR_S_PRINCIPAL_UNKNOWN)"),
+        ),
+    };
+    f.phase = Phase::Kerberos;
+    f
+}
+
+/// `cifs/host` or `host/host` → `host` (without any `@REALM` or port).
+fn service_host(sname: &str) -> Option<&str> {
+    let (service, rest) = sname.split_once('/')?;
+    if !service.eq_ignore_ascii_case("cifs") && !service.eq_ignore_ascii_case("host") {
+        return None;
+    }
+    let host = rest.split(['/', '@', ':']).next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+/// The SMB connection from `client` that a Kerberos failure at `at` belongs to: one that had
+/// not yet set up a session by then, started nearest in time (within [`CORRELATION_NS`]).
+fn affected_connection(
+    analysis: &Analysis,
+    client: IpAddr,
+    at: Timestamp,
+) -> Option<&SmbConnection> {
+    analysis
+        .smb
+        .iter()
+        .filter(|c| c.conn.client.ip() == client)
+        .filter(|c| c.first_ts().since(at).abs() <= CORRELATION_NS)
+        .filter(|c| {
+            !c.exchanges.iter().any(|x| {
+                x.command.is(Smb2Command::SESSION_SETUP)
+                    && x.status == Some(0)
+                    && x.response.is_some_and(|r| r.ts < at)
+            })
+        })
+        .min_by_key(|c| c.first_ts().since(at).abs())
+}
+
+/// A later success that shows the failure did not break setup.
+fn later_success(
+    analysis: &Analysis,
+    x: &KrbExchange,
+    sname: &str,
+    after: Timestamp,
+) -> Option<String> {
+    let ticket = analysis.kerberos.iter().find(|k| {
+        k.client.ip() == x.client.ip()
+            && k.reply.as_ref().is_some_and(|r| {
+                r.error.is_none()
+                    && r.ts > after
+                    && k.request.as_ref().and_then(|q| q.sname.as_deref()) == Some(sname)
+            })
+    });
+    if let Some(k) = ticket {
+        return Some(format!(
+            "A later request for {sname} succeeded (frame {}).",
+            k.reply.as_ref().map(|r| r.frame).unwrap_or_default()
+        ));
+    }
+    analysis
+        .smb
+        .iter()
+        .filter(|c| c.conn.client.ip() == x.client.ip())
+        .flat_map(|c| c.exchanges.iter())
+        .find(|s| {
+            s.command.is(Smb2Command::SESSION_SETUP)
+                && s.status == Some(0)
+                && s.response
+                    .is_some_and(|r| r.ts > after && r.ts.since(after) <= CORRELATION_NS)
+        })
+        .map(|s| {
+            format!(
+                "An SMB session from the same client was still set up afterwards (frame {}).",
+                s.response.map(|r| r.frame).unwrap_or_default()
+            )
+        })
+}
+
+/// KRB-ERRORs carried in SESSION_SETUP responses.
+fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for x in conn
+        .exchanges
+        .iter()
+        .filter(|x| x.command.is(Smb2Command::SESSION_SETUP))
+    {
+        let Some(err) = x.session.as_ref().and_then(|s| s.krb_error.as_ref()) else {
+            continue;
+        };
+        let (Some(resp), req) = (x.response, x.request) else {
+            continue;
+        };
+        if classify_error(err.code, true, Some(KrbMsgType::AP_REQ)) != ErrorClass::Failure {
+            continue;
+        }
+        let ticket = conn
+            .exchanges
+            .iter()
+            .filter(|s| s.msg_id < x.msg_id || s.request.map(|r| r.frame) == req.map(|r| r.frame))
+            .filter_map(|s| s.session.as_ref()?.ticket.clone())
+            .next_back();
+        let mut f = Finding::new(
+            FindingId::KerberosError,
+            format!(
+                "{} rejected the client's Kerberos ticket{} in SESSION_SETUP: {} ({})",
+                conn.conn.server,
+                ticket
+                    .as_ref()
+                    .map(|(_, s)| format!(" for {s}"))
+                    .unwrap_or_default(),
+                err.code,
+                meaning(err.code)
+            ),
+        );
+        f.phase = Phase::SessionSetup;
+        f.kerberos_error = Some(KrbErrorRef::new(err.code.0));
+        f.spn = ticket.map(|(_, s)| s);
+        if let Some(r) = req {
+            f.frames.insert("request", r.frame);
+        }
+        f.frames.insert("response", resp.frame);
+        f.time = Some(resp.ts);
+        let later = conn.exchanges.iter().find(|s| {
+            s.command.is(Smb2Command::SESSION_SETUP)
+                && s.status == Some(0)
+                && s.response.is_some_and(|r| r.frame > resp.frame)
+        });
+        if let Some(ok) = later {
+            f.severity = Severity::Warning;
+            f.evidence.push(format!(
+                "A later SESSION_SETUP on the same connection succeeded (frame {}).",
+                ok.response.map(|r| r.frame).unwrap_or_default()
+            ));
+        }
+        out.push(on_conn(f, conn));
+    }
+    out
+}
+
+/// NTLMSSP used after Kerberos failed for the same client shortly before.
+fn fallback(analysis: &Analysis, conn: &SmbConnection) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(ntlm) = conn.exchanges.iter().find(|x| {
+        x.command.is(Smb2Command::SESSION_SETUP)
+            && x.session.as_ref().and_then(|s| s.mechanism) == Some("NTLMSSP")
+            && x.request.is_some()
+    }) else {
+        return out;
+    };
+    let Some(at) = ntlm.request else {
+        return out;
+    };
+    let failed = analysis
+        .kerberos
+        .iter()
+        .filter(|k| k.client.ip() == conn.conn.client.ip())
+        .find_map(|k| {
+            let reply = k.reply.as_ref()?;
+            let err = reply.error.as_ref()?;
+            let req = k.request.as_ref()?;
+            let sname = req.sname.as_deref()?;
+            service_host(sname)?;
+            let gap = at.ts.since(reply.ts);
+            (req.msg_type == KrbMsgType::TGS_REQ && (0..=CORRELATION_NS).contains(&gap)).then(
+                || {
+                    (
+                        req.frame,
+                        reply.frame,
+                        sname.to_string(),
+                        err.code,
+                        reply.ts,
+                    )
+                },
+            )
+        });
+    let in_smb = conn.exchanges.iter().find_map(|x| {
+        let err = x.session.as_ref()?.krb_error.as_ref()?;
+        let resp = x.response?;
+        (resp.frame < at.frame).then(|| {
+            (
+                x.request.map(|r| r.frame).unwrap_or(resp.frame),
+                resp.frame,
+                err.sname.clone(),
+                err.code,
+                resp.ts,
+            )
+        })
+    });
+    if let Some((req_frame, err_frame, sname, code, ts)) = failed.or(in_smb) {
+        let mut f = Finding::new(
+            FindingId::KerberosFallbackNtlm,
+            format!(
+                "Kerberos failed for {sname} ({code}), and the client fell back to NTLM {} later",
+                elapsed(ts, at.ts)
+            ),
+        )
+        .frame("kerberos_request", req_frame)
+        .frame("kerberos_error", err_frame)
+        .frame("request", at.frame);
+        f.spn = Some(sname);
+        f.kerberos_error = Some(KrbErrorRef::new(code.0));
+        f.user = ntlm
+            .session
+            .as_ref()
+            .and_then(|s| s.ntlm.as_ref())
+            .map(|n| n.principal());
+        if ntlm.status == Some(0)
+            || conn
+                .exchanges
+                .iter()
+                .any(|x| x.command.is(Smb2Command::SESSION_SETUP) && x.status == Some(0))
+        {
+            f.evidence.push("The NTLM session setup succeeded, so access works, but without Kerberos (weaker, and blocked where NTLM is restricted).".to_string());
+        }
+        f.time = Some(at.ts);
+        out.push(on_conn(f, conn));
+    }
+    out
+}
+
+/// A plain-words gloss for the commonest errors.
+fn meaning(code: KrbErrorCode) -> &'static str {
+    match code.0 {
+        6 => "the client account does not exist in the KDC's database",
+        7 => "no account has this service principal name",
+        12 => "the account or policy forbids this request",
+        13 => "the KDC refused an option the client asked for",
+        14 => "no common encryption type between client, KDC and account keys",
+        18 => "the client account is disabled, locked out or expired",
+        23 => "the password has expired",
+        24 => "wrong password (pre-authentication failed)",
+        31 => "the ticket integrity check failed",
+        32 => "the ticket has expired",
+        34 => "the request is a replay",
+        37 => "client and server clocks differ by more than the allowed skew",
+        41 => "the server could not decrypt the ticket: its key differs from the KDC's (SPN on the wrong account, or a stale password)",
+        68 => "wrong realm",
+        _ => "see RFC 4120 section 7.5.9",
+    }
+}

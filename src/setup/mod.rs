@@ -1,0 +1,318 @@
+//! Per-capture setup state: SMB connections, Kerberos exchanges and DNS names, built from the
+//! flow layer's events.
+//!
+//! [`Analyzer`] is the [`FlowSink`] that routes each conversation by port (SMB on 445/139 and
+//! any `--smb-port`, or recognised by its magic bytes; Kerberos on 88 and any
+//! `--kerberos-port`; DNS on 53) and returns an [`Analysis`] when the capture ends. Memory is
+//! bounded by the number of open connections: finished connections keep only their setup
+//! exchanges, never their payload.
+
+pub mod dns;
+pub mod kerberos;
+pub mod records;
+pub mod smb;
+
+use crate::flow::{At, CloseReason, ConnInfo, Dir, FlowSink, TcpEvent};
+use crate::net::UdpDatagram;
+use dns::NameTable;
+use kerberos::{KdcTracker, KrbExchange};
+use records::Record;
+use smb::{Sinks, SmbConnection};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Ports and what to collect.
+#[derive(Debug, Clone)]
+pub struct SetupOptions {
+    pub smb_ports: Vec<u16>,
+    pub kerberos_ports: Vec<u16>,
+    /// Keep dissection records for `dump`.
+    pub keep_records: bool,
+}
+
+impl Default for SetupOptions {
+    fn default() -> Self {
+        Self {
+            smb_ports: vec![445, 139],
+            kerberos_ports: vec![88],
+            keep_records: false,
+        }
+    }
+}
+
+/// A TCP connection attempt to an SMB or Kerberos port that never got a SYN-ACK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedConnect {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub syn: At,
+    /// The server's (or a middlebox's) RST answering the SYN.
+    pub reset: Option<At>,
+    /// When the last packet of the attempt was seen.
+    pub last: At,
+    pub kerberos: bool,
+}
+
+/// Everything setup analysis found in one capture.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// SMB connections in order of their first packet.
+    pub smb: Vec<SmbConnection>,
+    pub kerberos: Vec<KrbExchange>,
+    pub names: NameTable,
+    pub failed_connects: Vec<FailedConnect>,
+    /// Dissection records in frame order (only with `keep_records`).
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Smb,
+    Kerberos,
+    Dns,
+    /// Not yet known: decided by the first bytes.
+    Unknown,
+    Other,
+}
+
+#[derive(Debug)]
+struct TcpState {
+    kind: Kind,
+    syn: Option<At>,
+    synack: bool,
+    reset: Option<At>,
+    last: At,
+    /// Data flowed, so the handshake completed even if the capture missed it.
+    data_seen: bool,
+    /// DNS over TCP: the server's bytes not yet framed.
+    dns_buf: Vec<u8>,
+}
+
+/// Builds an [`Analysis`] from flow events.
+#[derive(Debug)]
+pub struct Analyzer {
+    opts: SetupOptions,
+    tcp: HashMap<u64, TcpState>,
+    smb: HashMap<u64, SmbConnection>,
+    done_smb: Vec<SmbConnection>,
+    kdc: KdcTracker,
+    names: NameTable,
+    failed_connects: Vec<FailedConnect>,
+    records: Vec<Record>,
+}
+
+impl Analyzer {
+    pub fn new(opts: SetupOptions) -> Self {
+        Self {
+            opts,
+            tcp: HashMap::new(),
+            smb: HashMap::new(),
+            done_smb: Vec::new(),
+            kdc: KdcTracker::default(),
+            names: NameTable::default(),
+            failed_connects: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Ends the analysis. Call after the flow table's `finish`, which closes every connection.
+    pub fn finish(mut self) -> Analysis {
+        let mut smb: Vec<SmbConnection> = self.done_smb;
+        smb.extend(self.smb.into_values());
+        smb.sort_by_key(|c| c.conn.first.frame);
+        self.records.sort_by_key(Record::frame);
+        Analysis {
+            smb,
+            kerberos: self.kdc.exchanges,
+            names: self.names,
+            failed_connects: self.failed_connects,
+            records: self.records,
+        }
+    }
+
+    fn kind_of(&self, server: SocketAddr) -> Kind {
+        let port = server.port();
+        if self.opts.smb_ports.contains(&port) {
+            Kind::Smb
+        } else if self.opts.kerberos_ports.contains(&port) {
+            Kind::Kerberos
+        } else if port == 53 {
+            Kind::Dns
+        } else {
+            Kind::Unknown
+        }
+    }
+}
+
+impl FlowSink for Analyzer {
+    fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
+        let kind = self.kind_of(conn.server);
+        let state = self.tcp.entry(conn.id).or_insert(TcpState {
+            kind,
+            syn: None,
+            synack: false,
+            reset: None,
+            last: at,
+            data_seen: false,
+            dns_buf: Vec::new(),
+        });
+        state.last = at;
+        let closing = matches!(event, TcpEvent::Closed { .. });
+        match &event {
+            TcpEvent::Syn => {
+                state.syn.get_or_insert(at);
+            }
+            TcpEvent::SynAck => state.synack = true,
+            TcpEvent::Rst { dir: Dir::ToClient } if !state.synack => {
+                state.reset.get_or_insert(at);
+            }
+            TcpEvent::Data { bytes, .. } => {
+                state.data_seen = true;
+                if state.kind == Kind::Unknown {
+                    state.kind = if smb::looks_like_smb(bytes) {
+                        Kind::Smb
+                    } else {
+                        Kind::Other
+                    };
+                }
+            }
+            _ => {}
+        }
+        let kind = state.kind;
+        match kind {
+            Kind::Smb => self.smb_event(conn, at, event),
+            Kind::Kerberos => match event {
+                TcpEvent::Data { dir, bytes, .. } => {
+                    let mut recs = Vec::new();
+                    self.kdc.tcp_data(conn, at, dir, bytes, &mut recs);
+                    if self.opts.keep_records {
+                        self.records.extend(recs.into_iter().map(Record::Kerberos));
+                    }
+                }
+                TcpEvent::Gap { dir, .. } => self.kdc.tcp_gap(conn, dir),
+                TcpEvent::Closed { .. } => self.kdc.tcp_closed(conn),
+                _ => {}
+            },
+            Kind::Dns => {
+                if let TcpEvent::Data { dir, bytes, .. } = event {
+                    self.dns_tcp(conn.id, at, dir, bytes);
+                }
+            }
+            Kind::Unknown | Kind::Other => {}
+        }
+        if closing {
+            if let Some(state) = self.tcp.remove(&conn.id) {
+                if matches!(state.kind, Kind::Smb | Kind::Kerberos)
+                    && !state.synack
+                    && !state.data_seen
+                {
+                    if let Some(syn) = state.syn {
+                        self.failed_connects.push(FailedConnect {
+                            client: conn.client,
+                            server: conn.server,
+                            syn,
+                            reset: state.reset,
+                            last: state.last,
+                            kerberos: state.kind == Kind::Kerberos,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn udp(&mut self, conn: &ConnInfo, at: At, dir: Dir, datagram: &UdpDatagram<'_>) {
+        let port = conn.server.port();
+        if self.opts.kerberos_ports.contains(&port) {
+            let mut recs = Vec::new();
+            self.kdc.udp(conn, at, dir, &datagram.payload, &mut recs);
+            if self.opts.keep_records {
+                self.records.extend(recs.into_iter().map(Record::Kerberos));
+            }
+        } else if port == 53 || conn.client.port() == 53 {
+            let recs = self.names.learn(&datagram.payload, at.frame);
+            if self.opts.keep_records {
+                self.records.extend(recs.into_iter().map(Record::Dns));
+            }
+        }
+    }
+}
+
+impl Analyzer {
+    fn smb_event(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
+        let keep = self.opts.keep_records;
+        let handshake = self.tcp.get(&conn.id).is_some_and(|t| t.syn.is_some());
+        let mut records = std::mem::take(&mut self.records);
+        {
+            let c = self
+                .smb
+                .entry(conn.id)
+                .or_insert_with(|| SmbConnection::new(conn, handshake));
+            let mut sinks = Sinks {
+                records: keep.then_some(&mut records),
+            };
+            match event {
+                TcpEvent::Syn => {
+                    c.syn.get_or_insert(at);
+                }
+                TcpEvent::SynAck => {
+                    c.synack.get_or_insert(at);
+                }
+                TcpEvent::Data { dir, offset, bytes } => c.data(at, dir, offset, bytes, &mut sinks),
+                TcpEvent::Gap {
+                    dir, len, reason, ..
+                } => c.gap(at, dir, len, reason, &mut sinks),
+                TcpEvent::Ack {
+                    dir: Dir::ToClient,
+                    acked,
+                    ..
+                } => c.server_ack(at, acked),
+                TcpEvent::Ack { .. } => {}
+                TcpEvent::Fin { dir } => c.fins.push((dir, at)),
+                TcpEvent::Rst { dir } => c.rsts.push((dir, at)),
+                TcpEvent::Closed { reason, .. } => {
+                    c.close(reason, at, &mut sinks);
+                }
+            }
+        }
+        self.records = records;
+        if let Some(c) = self.smb.get(&conn.id) {
+            if matches!(
+                c.closed,
+                Some((
+                    CloseReason::Idle | CloseReason::Reused | CloseReason::CaptureEnd,
+                    _
+                ))
+            ) {
+                if let Some(c) = self.smb.remove(&conn.id) {
+                    self.done_smb.push(c);
+                }
+            }
+        }
+    }
+
+    fn dns_tcp(&mut self, id: u64, at: At, dir: Dir, bytes: &[u8]) {
+        let Some(state) = self.tcp.get_mut(&id) else {
+            return;
+        };
+        if dir != Dir::ToClient {
+            return;
+        }
+        let buf = &mut state.dns_buf;
+        buf.extend_from_slice(bytes);
+        let mut complete = Vec::new();
+        while let Some(len) = crate::proto::dns::tcp_message_len(buf) {
+            let total = crate::proto::dns::TCP_LENGTH_PREFIX + len;
+            if buf.len() < total {
+                break;
+            }
+            complete.push(buf.drain(..total).skip(2).collect::<Vec<u8>>());
+        }
+        for msg in complete {
+            let recs = self.names.learn(&msg, at.frame);
+            if self.opts.keep_records {
+                self.records.extend(recs.into_iter().map(Record::Dns));
+            }
+        }
+    }
+}

@@ -1,0 +1,969 @@
+//! One SMB connection's setup, from the bytes of its two TCP directions.
+//!
+//! A [`Framer`] per direction cuts the stream into NetBIOS session-service records (Direct TCP
+//! on 445 uses the same 4-byte header), resynchronising on the next plausible `\xfeSMB` /
+//! `\xffSMB` / `\xfdSMB` / `\xfcSMB` record after a gap or when the capture starts mid-stream.
+//! Only the first [`KEEP_PREFIX`] bytes of a record are kept: the rest of a large READ or WRITE
+//! is skipped by length, never copied. Requests are matched to responses by MessageId (STATUS_
+//! PENDING interims noted, the final response awaited), and each setup exchange — NEGOTIATE,
+//! SESSION_SETUP, TREE_CONNECT (and the TREE_DISCONNECT/LOGOFF after them) — is kept with what
+//! the findings need: dialects, security modes, the credentials and SPN in the security
+//! buffers, Kerberos errors inside them, share paths and flags, the server's TCP ACK of the
+//! request. Exchanges of other commands are only counted, so a long bulk transfer costs no
+//! memory.
+
+use super::kerberos::record as krb_record;
+use super::records::{KrbRecord, Record, Smb2Record};
+use crate::capture::Timestamp;
+use crate::flow::{At, CloseReason, ConnInfo, Dir, GapReason};
+use crate::proto::gss::ntlmssp::{self, NtlmMessage, NtlmVersion};
+use crate::proto::gss::spnego::{self, MechToken, SecurityBlob};
+use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage};
+use crate::proto::nbss;
+use crate::proto::ntstatus::NtStatus;
+use crate::proto::smb1::{self, Smb1Body, Smb1Command, Smb1Status};
+use crate::proto::smb2::{
+    self, Body, Dialect, NegotiateContext, SessionFlags, Smb2Command, Smb2Message, Smb2Pdu,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// Bytes of a record kept for parsing: every setup message fits, and a READ/WRITE header with
+/// plenty to spare.
+pub const KEEP_PREFIX: usize = 64 * 1024;
+/// At most this many requests of non-setup commands await their responses per connection.
+const MAX_PENDING_OTHER: usize = 8192;
+
+const SMB_MAGICS: [[u8; 4]; 4] = [*b"\xfeSMB", *b"\xffSMB", *b"\xfdSMB", *b"\xfcSMB"];
+
+/// The command of an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Smb2(Smb2Command),
+    Smb1(Smb1Command),
+}
+
+impl Command {
+    pub fn name(self) -> String {
+        match self {
+            Command::Smb2(c) => c
+                .name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("0x{:04x}", c.0)),
+            Command::Smb1(c) => format!(
+                "SMB1 {}",
+                c.name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("0x{:02x}", c.0))
+            ),
+        }
+    }
+
+    pub fn is(self, cmd: Smb2Command) -> bool {
+        self == Command::Smb2(cmd)
+    }
+}
+
+/// A point in the capture.
+pub type Moment = At;
+
+/// What NEGOTIATE showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NegotiateInfo {
+    /// SMB1 multi-protocol dialect strings, when the client started with SMB1.
+    pub smb1_dialects: Vec<String>,
+    pub offered: Vec<Dialect>,
+    pub client_security_mode: Option<u16>,
+    pub client_capabilities: Option<u32>,
+    /// Ciphers in the client's encryption context (3.1.1).
+    pub client_ciphers: Option<Vec<u16>>,
+    pub dialect: Option<Dialect>,
+    /// SMB1 DialectIndex in an SMB1 response (0xFFFF: none acceptable).
+    pub smb1_dialect_index: Option<u16>,
+    pub server_security_mode: Option<u16>,
+    pub server_capabilities: Option<u32>,
+    pub server_ciphers: Option<Vec<u16>>,
+}
+
+/// The NTLMSSP AUTHENTICATE a client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtlmInfo {
+    pub domain: String,
+    pub user: String,
+    pub workstation: String,
+    /// MsvAvTargetName: the SPN the client used.
+    pub target_name: Option<String>,
+    pub version: &'static str,
+}
+
+impl NtlmInfo {
+    /// `DOMAIN\user@WORKSTATION`, empty parts left out.
+    pub fn principal(&self) -> String {
+        let mut s = String::new();
+        if !self.domain.is_empty() {
+            s.push_str(&self.domain);
+            s.push('\\');
+        }
+        s.push_str(if self.user.is_empty() {
+            "(anonymous)"
+        } else {
+            &self.user
+        });
+        if !self.workstation.is_empty() {
+            s.push('@');
+            s.push_str(&self.workstation);
+        }
+        s
+    }
+}
+
+/// A Kerberos error carried in a SESSION_SETUP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmbKrbError {
+    pub code: KrbErrorCode,
+    pub sname: String,
+    pub realm: String,
+    pub nt_status: Option<u32>,
+}
+
+/// What one SESSION_SETUP round showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// `NTLMSSP`, `Kerberos` or another mechanism the request's token used.
+    pub mechanism: Option<&'static str>,
+    pub ntlm: Option<NtlmInfo>,
+    /// The service ticket in a Kerberos AP-REQ: (realm, sname).
+    pub ticket: Option<(String, String)>,
+    pub krb_error: Option<SmbKrbError>,
+    pub session_flags: Option<u16>,
+    pub client_security_mode: Option<u16>,
+}
+
+/// What TREE_CONNECT showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeInfo {
+    pub path: Option<String>,
+    pub share_type: Option<u8>,
+    pub share_flags: Option<u32>,
+}
+
+/// One request and its response, as far as the capture shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub command: Command,
+    pub msg_id: u64,
+    pub session_id: u64,
+    pub tree_id: Option<u32>,
+    pub request: Option<Moment>,
+    /// Stream offset just past the request's last byte.
+    pub request_end: u64,
+    /// The server's first TCP ACK covering the whole request.
+    pub ack: Option<Moment>,
+    pub interim: Option<Moment>,
+    pub response: Option<Moment>,
+    pub status: Option<u32>,
+    /// A message of the exchange was cut (snaplen, gap, end of capture).
+    pub truncated: bool,
+    pub request_signed: bool,
+    pub response_signed: bool,
+    pub negotiate: Option<NegotiateInfo>,
+    pub session: Option<SessionInfo>,
+    pub tree: Option<TreeInfo>,
+}
+
+impl Exchange {
+    fn new(command: Command, msg_id: u64) -> Self {
+        Self {
+            command,
+            msg_id,
+            session_id: 0,
+            tree_id: None,
+            request: None,
+            request_end: 0,
+            ack: None,
+            interim: None,
+            response: None,
+            status: None,
+            truncated: false,
+            request_signed: false,
+            response_signed: false,
+            negotiate: None,
+            session: None,
+            tree: None,
+        }
+    }
+
+    /// The exchange's first moment.
+    pub fn start(&self) -> Option<Moment> {
+        self.request.or(self.interim).or(self.response)
+    }
+}
+
+/// Lost bytes that touched this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GapInfo {
+    pub dir: Dir,
+    pub at: Moment,
+    pub len: u64,
+    pub reason: GapReason,
+}
+
+/// The NetBIOS session request on port 139 and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetbiosSession {
+    pub request: Option<Moment>,
+    pub called: Option<String>,
+    pub positive: Option<Moment>,
+    /// Negative response and its error code.
+    pub negative: Option<(Moment, u8)>,
+}
+
+/// One SMB connection's setup as the capture shows it.
+#[derive(Debug, Clone)]
+pub struct SmbConnection {
+    pub conn: ConnInfo,
+    pub syn: Option<Moment>,
+    pub synack: Option<Moment>,
+    pub exchanges: Vec<Exchange>,
+    pub fins: Vec<(Dir, Moment)>,
+    pub rsts: Vec<(Dir, Moment)>,
+    pub closed: Option<(CloseReason, Moment)>,
+    pub last: Option<Moment>,
+    pub gaps: Vec<GapInfo>,
+    /// First SMB3 transform (encrypted) message.
+    pub encrypted: Option<Moment>,
+    pub encrypted_messages: u64,
+    pub netbios: Option<NetbiosSession>,
+    /// Messages parsed from a record that was cut short, and the first of them.
+    pub cut_messages: u64,
+    pub first_cut: Option<Moment>,
+    /// The capture started after the connection did.
+    pub midstream: bool,
+    /// Exchanges of other commands, answered or not.
+    pub other_requests: u64,
+    /// The first request of another command after a session was set up: its frame and
+    /// whether it was signed.
+    pub first_other_request: Option<(Moment, bool)>,
+    pub other_unanswered: u64,
+    pending: HashMap<u64, usize>,
+    pending_other: HashMap<u64, Smb2Command>,
+    smb1_negotiate: Option<usize>,
+    unacked: VecDeque<usize>,
+    framers: [Framer; 2],
+}
+
+/// A complete (or cut) session-service record.
+struct RawRecord {
+    nbss_type: u8,
+    bytes: Vec<u8>,
+    cut: bool,
+}
+
+/// Cuts one direction's bytes into records.
+#[derive(Debug, Default, Clone)]
+struct Framer {
+    buf: Vec<u8>,
+    synced: bool,
+    /// Bytes of the current record still to pass unread.
+    skip: u64,
+    /// The kept prefix of the record being skipped.
+    held: Option<(u8, Vec<u8>)>,
+}
+
+fn plausible_header(b: &[u8]) -> bool {
+    match b {
+        [0x00, _, _, _, m0, m1, m2, m3, ..] => {
+            let len = u32::from_be_bytes([0, b[1], b[2], b[3]]);
+            len >= 4 && SMB_MAGICS.contains(&[*m0, *m1, *m2, *m3])
+        }
+        _ => false,
+    }
+}
+
+impl Framer {
+    fn data(&mut self, mut input: &[u8], out: &mut Vec<RawRecord>) {
+        while !input.is_empty() {
+            if self.skip > 0 {
+                let n = (self.skip.min(input.len() as u64)) as usize;
+                self.skip -= n as u64;
+                input = &input[n..];
+                if self.skip == 0 {
+                    if let Some((nbss_type, bytes)) = self.held.take() {
+                        out.push(RawRecord {
+                            nbss_type,
+                            bytes,
+                            cut: false,
+                        });
+                    }
+                }
+                continue;
+            }
+            if !self.synced {
+                self.buf.extend_from_slice(input);
+                input = &[];
+                self.resync();
+                if !self.synced {
+                    break;
+                }
+            } else if self.buf.len() < nbss::HEADER_LEN {
+                let n = (nbss::HEADER_LEN - self.buf.len()).min(input.len());
+                self.buf.extend_from_slice(&input[..n]);
+                input = &input[n..];
+            }
+            self.records(&mut input, out);
+        }
+    }
+
+    /// Consumes complete records from `buf` (then `input`) while synced.
+    fn records(&mut self, input: &mut &[u8], out: &mut Vec<RawRecord>) {
+        loop {
+            if !self.synced || self.buf.len() < nbss::HEADER_LEN {
+                return;
+            }
+            let nbss_type = self.buf[0];
+            let len = (u32::from_be_bytes([0, self.buf[1], self.buf[2], self.buf[3]])) as usize;
+            if !matches!(nbss_type, 0x00 | 0x81..=0x85) {
+                self.synced = false;
+                self.resync();
+                continue;
+            }
+            let total = nbss::HEADER_LEN + len;
+            let keep = total.min(nbss::HEADER_LEN + KEEP_PREFIX);
+            if self.buf.len() < keep {
+                let n = (keep - self.buf.len()).min(input.len());
+                self.buf.extend_from_slice(&input[..n]);
+                *input = &input[n..];
+            }
+            if self.buf.len() < keep {
+                return;
+            }
+            let rest = self.buf.split_off(keep);
+            let mut record = std::mem::replace(&mut self.buf, rest);
+            record.drain(..nbss::HEADER_LEN);
+            if keep == total {
+                out.push(RawRecord {
+                    nbss_type,
+                    bytes: record,
+                    cut: false,
+                });
+            } else {
+                // Only the prefix matters; the rest is bulk data to pass over.
+                let already = self.buf.len().min(total - keep);
+                self.buf.drain(..already);
+                self.skip = (total - keep - already) as u64;
+                if self.skip == 0 {
+                    out.push(RawRecord {
+                        nbss_type,
+                        bytes: record,
+                        cut: false,
+                    });
+                } else {
+                    self.held = Some((nbss_type, record));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Drops bytes up to the next plausible record header.
+    fn resync(&mut self) {
+        match (0..self.buf.len()).find(|&i| plausible_header(&self.buf[i..])) {
+            Some(i) => {
+                self.buf.drain(..i);
+                self.synced = true;
+            }
+            None => {
+                let keep = self.buf.len().min(7);
+                self.buf.drain(..self.buf.len() - keep);
+            }
+        }
+    }
+
+    /// `len` bytes will never arrive. A gap inside skipped bulk data costs nothing; a gap inside
+    /// a kept record yields what was kept as a cut record.
+    fn gap(&mut self, len: u64, out: &mut Vec<RawRecord>) {
+        if self.skip > 0 {
+            if len < self.skip {
+                self.skip -= len;
+                return;
+            }
+            self.skip = 0;
+            if let Some((nbss_type, bytes)) = self.held.take() {
+                out.push(RawRecord {
+                    nbss_type,
+                    bytes,
+                    cut: false,
+                });
+            }
+        } else {
+            self.flush_partial(out);
+        }
+        self.synced = false;
+        self.buf.clear();
+    }
+
+    /// The stream ended: a record in progress is yielded as cut.
+    fn flush_partial(&mut self, out: &mut Vec<RawRecord>) {
+        if let Some((nbss_type, bytes)) = self.held.take() {
+            out.push(RawRecord {
+                nbss_type,
+                bytes,
+                cut: false,
+            });
+        } else if self.synced && self.buf.len() > nbss::HEADER_LEN {
+            let nbss_type = self.buf[0];
+            out.push(RawRecord {
+                nbss_type,
+                bytes: self.buf[nbss::HEADER_LEN..].to_vec(),
+                cut: true,
+            });
+        }
+        self.buf.clear();
+    }
+}
+
+/// Where dissection records go (only when `dump` asked for them).
+pub struct Sinks<'a> {
+    pub records: Option<&'a mut Vec<Record>>,
+}
+
+impl Sinks<'_> {
+    fn push(&mut self, r: Record) {
+        if let Some(v) = self.records.as_mut() {
+            v.push(r);
+        }
+    }
+}
+
+impl SmbConnection {
+    pub fn new(conn: &ConnInfo, handshake_seen: bool) -> Self {
+        let framer = Framer {
+            synced: handshake_seen,
+            ..Framer::default()
+        };
+        Self {
+            conn: conn.clone(),
+            syn: None,
+            synack: None,
+            exchanges: Vec::new(),
+            fins: Vec::new(),
+            rsts: Vec::new(),
+            closed: None,
+            last: None,
+            gaps: Vec::new(),
+            encrypted: None,
+            encrypted_messages: 0,
+            netbios: None,
+            cut_messages: 0,
+            first_cut: None,
+            midstream: !handshake_seen,
+            other_requests: 0,
+            first_other_request: None,
+            other_unanswered: 0,
+            pending: HashMap::new(),
+            pending_other: HashMap::new(),
+            smb1_negotiate: None,
+            unacked: VecDeque::new(),
+            framers: [framer.clone(), framer],
+        }
+    }
+
+    pub fn data(&mut self, at: At, dir: Dir, offset: u64, bytes: &[u8], sinks: &mut Sinks<'_>) {
+        self.last = Some(at);
+        let mut raw = Vec::new();
+        self.framers[dir.index()].data(bytes, &mut raw);
+        let end = offset + bytes.len() as u64;
+        for r in raw {
+            self.record(at, dir, end, r, sinks);
+        }
+    }
+
+    pub fn gap(&mut self, at: At, dir: Dir, len: u64, reason: GapReason, sinks: &mut Sinks<'_>) {
+        self.gaps.push(GapInfo {
+            dir,
+            at,
+            len,
+            reason,
+        });
+        let mut raw = Vec::new();
+        self.framers[dir.index()].gap(len, &mut raw);
+        for r in raw {
+            self.record(at, dir, 0, r, sinks);
+        }
+    }
+
+    /// The server acknowledged the client's stream up to `acked`.
+    pub fn server_ack(&mut self, at: At, acked: u64) {
+        while let Some(&i) = self.unacked.front() {
+            match self.exchanges.get_mut(i) {
+                Some(x) if x.request_end <= acked => {
+                    x.ack.get_or_insert(at);
+                    self.unacked.pop_front();
+                }
+                Some(_) => break,
+                None => {
+                    self.unacked.pop_front();
+                }
+            }
+        }
+    }
+
+    pub fn close(&mut self, reason: CloseReason, at: At, sinks: &mut Sinks<'_>) {
+        for dir in [Dir::ToServer, Dir::ToClient] {
+            let mut raw = Vec::new();
+            self.framers[dir.index()].flush_partial(&mut raw);
+            for r in raw {
+                self.record(at, dir, 0, r, sinks);
+            }
+        }
+        self.other_unanswered += self.pending_other.len() as u64;
+        self.pending_other.clear();
+        self.closed = Some((reason, at));
+        self.framers = [Framer::default(), Framer::default()];
+        self.pending.clear();
+        self.unacked.clear();
+    }
+
+    fn record(&mut self, at: At, dir: Dir, end: u64, raw: RawRecord, sinks: &mut Sinks<'_>) {
+        match raw.nbss_type {
+            0x00 => {}
+            0x85 => return,
+            t => return self.netbios_record(at, t, &raw.bytes),
+        }
+        let payload = &raw.bytes[..];
+        match payload.get(..4) {
+            Some(b"\xfeSMB") => {
+                let mut truncated_tail = false;
+                for item in smb2::messages(payload) {
+                    match item {
+                        Ok(msg) => {
+                            let cut = raw.cut || matches!(&msg.body, Err(e) if e.is_truncated());
+                            if cut {
+                                self.cut_messages += 1;
+                                self.first_cut.get_or_insert(at);
+                            }
+                            self.smb2_message(at, dir, end, &msg, cut, sinks);
+                        }
+                        Err(_) => truncated_tail = true,
+                    }
+                }
+                if truncated_tail && raw.cut {
+                    self.cut_messages += 1;
+                    self.first_cut.get_or_insert(at);
+                }
+            }
+            Some(b"\xfdSMB") | Some(b"\xfcSMB") => {
+                if let Ok(Smb2Pdu::Encrypted(_)) = smb2::parse_pdu(payload) {
+                    self.encrypted.get_or_insert(at);
+                    self.encrypted_messages += 1;
+                }
+            }
+            Some(b"\xffSMB") => self.smb1_message(at, dir, end, payload, raw.cut),
+            _ => {}
+        }
+    }
+
+    fn netbios_record(&mut self, at: At, nbss_type: u8, body: &[u8]) {
+        let mut framed = Vec::with_capacity(body.len() + 4);
+        framed.push(nbss_type);
+        framed.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        framed.extend_from_slice(body);
+        let session = self.netbios.get_or_insert(NetbiosSession {
+            request: None,
+            called: None,
+            positive: None,
+            negative: None,
+        });
+        match nbss::parse_message(&framed) {
+            Ok((nbss::NbssMessage::SessionRequest { called, .. }, _)) => {
+                session.request = Some(at);
+                session.called = Some(called.name.trim_end().to_string());
+            }
+            Ok((nbss::NbssMessage::PositiveResponse, _)) => session.positive = Some(at),
+            Ok((nbss::NbssMessage::NegativeResponse(code), _)) => {
+                session.negative = Some((at, code.0))
+            }
+            _ => {}
+        }
+    }
+
+    fn smb1_message(&mut self, at: At, dir: Dir, end: u64, payload: &[u8], cut: bool) {
+        let Ok(msg) = smb1::parse(payload) else {
+            return;
+        };
+        let h = msg.header;
+        let command = Command::Smb1(h.command);
+        let setup = matches!(
+            h.command,
+            Smb1Command::NEGOTIATE
+                | Smb1Command::SESSION_SETUP_ANDX
+                | Smb1Command::TREE_CONNECT_ANDX
+        );
+        if !setup {
+            return;
+        }
+        let key = u64::from(h.mid) | 1 << 63;
+        if !h.is_response() && dir == Dir::ToServer {
+            let mut x = Exchange::new(command, u64::from(h.mid));
+            x.request = Some(at);
+            x.request_end = end;
+            x.truncated = cut;
+            if let Ok(Smb1Body::NegotiateRequest { dialects }) = &msg.body {
+                x.negotiate = Some(NegotiateInfo {
+                    smb1_dialects: dialects.iter().map(|d| d.to_string()).collect(),
+                    ..NegotiateInfo::default()
+                });
+            }
+            let i = self.exchanges.len();
+            if h.command == Smb1Command::NEGOTIATE {
+                self.smb1_negotiate = Some(i);
+            }
+            self.pending.insert(key, i);
+            self.unacked.push_back(i);
+            self.exchanges.push(x);
+        } else if h.is_response() {
+            let i = match self.pending.remove(&key) {
+                Some(i) => i,
+                None => {
+                    self.exchanges
+                        .push(Exchange::new(command, u64::from(h.mid)));
+                    self.exchanges.len() - 1
+                }
+            };
+            if Some(i) == self.smb1_negotiate {
+                self.smb1_negotiate = None;
+            }
+            let Some(x) = self.exchanges.get_mut(i) else {
+                return;
+            };
+            x.response = Some(at);
+            x.truncated |= cut;
+            x.status = Some(match h.status {
+                Smb1Status::Nt(s) => s.0,
+                Smb1Status::Dos { class, code } => (u32::from(class) << 16) | u32::from(code),
+            });
+            if let Ok(Smb1Body::NegotiateResponse { dialect_index, .. }) = &msg.body {
+                x.negotiate
+                    .get_or_insert_with(NegotiateInfo::default)
+                    .smb1_dialect_index = Some(*dialect_index);
+            }
+        }
+    }
+
+    fn smb2_message(
+        &mut self,
+        at: At,
+        dir: Dir,
+        end: u64,
+        msg: &Smb2Message<'_>,
+        cut: bool,
+        sinks: &mut Sinks<'_>,
+    ) {
+        let h = &msg.header;
+        let mut rec = smb2_record(at.frame, msg, cut);
+        let cmd = h.command;
+        let is_setup = matches!(
+            cmd,
+            Smb2Command::NEGOTIATE
+                | Smb2Command::SESSION_SETUP
+                | Smb2Command::TREE_CONNECT
+                | Smb2Command::TREE_DISCONNECT
+                | Smb2Command::LOGOFF
+        );
+        if !h.is_response() {
+            if dir != Dir::ToServer || cmd == Smb2Command::CANCEL {
+                sinks.push(Record::Smb2(rec));
+                return;
+            }
+            if !is_setup {
+                self.other_requests += 1;
+                if self.first_other_request.is_none() && h.session_id != 0 {
+                    self.first_other_request = Some((at, h.is_signed()));
+                }
+                if self.pending_other.len() < MAX_PENDING_OTHER {
+                    self.pending_other.insert(h.message_id, cmd);
+                }
+                sinks.push(Record::Smb2(rec));
+                return;
+            }
+            let mut x = Exchange::new(Command::Smb2(cmd), h.message_id);
+            x.session_id = h.session_id;
+            x.tree_id = h.tree_id();
+            x.request = Some(at);
+            x.request_end = end;
+            x.truncated = cut;
+            x.request_signed = h.is_signed();
+            match &msg.body {
+                Ok(Body::NegotiateRequest(n)) => {
+                    let ciphers = n.contexts.iter().find_map(|c| match c {
+                        NegotiateContext::Encryption { ciphers } => Some(ciphers.clone()),
+                        _ => None,
+                    });
+                    x.negotiate = Some(NegotiateInfo {
+                        offered: n.dialects.clone(),
+                        client_security_mode: Some(n.security_mode.0),
+                        client_capabilities: Some(n.capabilities.0),
+                        client_ciphers: ciphers,
+                        ..NegotiateInfo::default()
+                    });
+                    rec.dialects = n
+                        .dialects
+                        .iter()
+                        .map(|d| format!("0x{:04x}", d.0))
+                        .collect();
+                }
+                Ok(Body::SessionSetupRequest(s)) => {
+                    let mut info = SessionInfo {
+                        client_security_mode: Some(s.security_mode.0),
+                        ..SessionInfo::default()
+                    };
+                    if let Ok(buf) = s.security_buffer {
+                        security_buffer(buf, &mut info, at.frame, &mut KrbSink(sinks));
+                    }
+                    if let Some(n) = &info.ntlm {
+                        rec.ntlmssp_user = Some(n.user.clone());
+                        rec.ntlmssp_domain = Some(n.domain.clone());
+                        rec.ntlmssp_host = Some(n.workstation.clone());
+                        rec.ntlmssp_target = n.target_name.clone();
+                    }
+                    x.session = Some(info);
+                }
+                Ok(Body::TreeConnectRequest(t)) => {
+                    let path = t.path.clone().ok();
+                    rec.path = path.clone();
+                    x.tree = Some(TreeInfo {
+                        path,
+                        ..TreeInfo::default()
+                    });
+                }
+                _ => {}
+            }
+            // A resent request with the same MessageId replaces the earlier one.
+            let i = self.exchanges.len();
+            self.pending.insert(h.message_id, i);
+            self.unacked.push_back(i);
+            self.exchanges.push(x);
+            sinks.push(Record::Smb2(rec));
+            return;
+        }
+        // A response.
+        let status = h.status;
+        if !is_setup {
+            if status != NtStatus::STATUS_PENDING || !h.is_async() {
+                self.pending_other.remove(&h.message_id);
+            }
+            sinks.push(Record::Smb2(rec));
+            return;
+        }
+        let found = self.pending.get(&h.message_id).copied().filter(|&i| {
+            self.exchanges
+                .get(i)
+                .is_some_and(|x| x.command == Command::Smb2(cmd))
+        });
+        let i = match found {
+            Some(i) => i,
+            None if cmd == Smb2Command::NEGOTIATE && self.smb1_negotiate.is_some() => {
+                let i = self.smb1_negotiate.take().unwrap_or_default();
+                self.pending.retain(|_, v| *v != i);
+                i
+            }
+            None => {
+                let mut x = Exchange::new(Command::Smb2(cmd), h.message_id);
+                x.session_id = h.session_id;
+                x.tree_id = h.tree_id();
+                self.exchanges.push(x);
+                self.exchanges.len() - 1
+            }
+        };
+        let interim = status == NtStatus::STATUS_PENDING && h.is_async();
+        if !interim {
+            self.pending.remove(&h.message_id);
+        }
+        let Some(x) = self.exchanges.get_mut(i) else {
+            sinks.push(Record::Smb2(rec));
+            return;
+        };
+        x.truncated |= cut;
+        if interim {
+            x.interim.get_or_insert(at);
+            sinks.push(Record::Smb2(rec));
+            return;
+        }
+        x.response = Some(at);
+        x.status = Some(status.0);
+        x.response_signed = h.is_signed();
+        if x.session_id == 0 {
+            x.session_id = h.session_id;
+        }
+        if let Some(t) = h.tree_id() {
+            x.tree_id.get_or_insert(t);
+        }
+        match &msg.body {
+            Ok(Body::NegotiateResponse(n)) => {
+                let ciphers = n.contexts.iter().find_map(|c| match c {
+                    NegotiateContext::Encryption { ciphers } => Some(ciphers.clone()),
+                    _ => None,
+                });
+                let info = x.negotiate.get_or_insert_with(NegotiateInfo::default);
+                info.dialect = Some(n.dialect);
+                info.server_security_mode = Some(n.security_mode.0);
+                info.server_capabilities = Some(n.capabilities.0);
+                info.server_ciphers = ciphers;
+                rec.dialect = Some(format!("0x{:04x}", n.dialect.0));
+            }
+            Ok(Body::SessionSetupResponse(s)) => {
+                let info = x.session.get_or_insert_with(SessionInfo::default);
+                info.session_flags = Some(s.session_flags.0);
+                rec.session_flags = Some(format!("0x{:04x}", s.session_flags.0));
+                if let Ok(buf) = s.security_buffer {
+                    security_buffer(buf, info, at.frame, &mut KrbSink(sinks));
+                }
+            }
+            Ok(Body::TreeConnectResponse(t)) => {
+                let info = x.tree.get_or_insert_with(TreeInfo::default);
+                info.share_type = Some(t.share_type.0);
+                info.share_flags = Some(t.share_flags.0);
+                rec.share_type = Some(t.share_type.0);
+                rec.share_flags = Some(format!("0x{:08x}", t.share_flags.0));
+            }
+            _ => {}
+        }
+        sinks.push(Record::Smb2(rec));
+    }
+
+    /// The dialect the connection settled on, if NEGOTIATE completed.
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.exchanges
+            .iter()
+            .rev()
+            .filter_map(|x| x.negotiate.as_ref()?.dialect)
+            .find(|d| d.0 != 0x02ff)
+    }
+
+    /// The session setup rounds that ended in success.
+    pub fn sessions(&self) -> usize {
+        self.exchanges
+            .iter()
+            .filter(|x| x.command.is(Smb2Command::SESSION_SETUP) && x.status == Some(0))
+            .count()
+    }
+
+    /// True when any SESSION_SETUP response flags the session as encrypted.
+    pub fn session_encrypt_flag(&self) -> bool {
+        self.exchanges.iter().any(|x| {
+            x.session
+                .as_ref()
+                .and_then(|s| s.session_flags)
+                .is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA))
+        })
+    }
+
+    pub fn first_moment(&self) -> Moment {
+        self.syn.unwrap_or(self.conn.first)
+    }
+
+    pub fn first_ts(&self) -> Timestamp {
+        self.first_moment().ts
+    }
+}
+
+/// Routes Kerberos messages found in security buffers to the dump.
+struct KrbSink<'s, 'a>(&'s mut Sinks<'a>);
+
+impl KrbSink<'_, '_> {
+    fn push(&mut self, r: KrbRecord) {
+        self.0.push(Record::Kerberos(r));
+    }
+}
+
+/// Decodes a SESSION_SETUP security buffer into `info`.
+fn security_buffer(buf: &[u8], info: &mut SessionInfo, frame: u64, krb: &mut KrbSink<'_, '_>) {
+    let token = match spnego::parse_security_blob(buf) {
+        Ok(SecurityBlob::NegTokenInit(init)) => init.mech_token_kind(),
+        Ok(SecurityBlob::NegTokenResp(resp)) => resp.response_token_kind(),
+        Ok(SecurityBlob::Ntlmssp(b)) => Some(MechToken::Ntlmssp(b)),
+        Ok(SecurityBlob::Kerberos(k)) => Some(MechToken::Kerberos(k)),
+        Ok(SecurityBlob::OtherGss { .. }) => {
+            info.mechanism.get_or_insert("other");
+            None
+        }
+        Ok(SecurityBlob::Empty) | Err(_) => None,
+    };
+    match token {
+        Some(MechToken::Ntlmssp(b)) => {
+            info.mechanism.get_or_insert("NTLMSSP");
+            if let Ok(NtlmMessage::Authenticate(a)) = ntlmssp::parse(b) {
+                let target_name = a.ntlmv2_response().and_then(|r| r.av_pairs.target_name());
+                info.ntlm = Some(NtlmInfo {
+                    domain: a.domain.clone(),
+                    user: a.user.clone(),
+                    workstation: a.workstation.clone(),
+                    target_name,
+                    version: match a.ntlm_version() {
+                        NtlmVersion::Anonymous => "anonymous",
+                        NtlmVersion::V1 => "NTLMv1",
+                        NtlmVersion::V2 => "NTLMv2",
+                    },
+                });
+            }
+        }
+        Some(MechToken::Kerberos(k)) => {
+            info.mechanism.get_or_insert("Kerberos");
+            if let Ok(tok) = kerberos::parse_gss_krb5(k.inner) {
+                krb.push(krb_record(&tok.message, frame, "smb2"));
+                match &tok.message {
+                    KrbMessage::ApReq(ap) => {
+                        info.ticket =
+                            Some((ap.ticket.realm.to_string(), ap.ticket.sname.to_string()));
+                    }
+                    KrbMessage::Error(e) => {
+                        info.krb_error = Some(SmbKrbError {
+                            code: e.error_code,
+                            sname: e.sname.to_string(),
+                            realm: e.realm.to_string(),
+                            nt_status: e.nt_status(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(MechToken::Raw(_)) | None => {}
+    }
+}
+
+fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool) -> Smb2Record {
+    let h = &msg.header;
+    Smb2Record {
+        frame,
+        proto: "smb2",
+        cmd: h.command.0,
+        cmd_name: h
+            .command
+            .name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("0x{:04x}", h.command.0)),
+        response: h.is_response(),
+        status: format!("0x{:08x}", h.status.0),
+        status_name: h.status.to_string(),
+        msg_id: h.message_id,
+        session_id: h.session_id,
+        tree_id: h.tree_id(),
+        async_id: h.async_id(),
+        truncated: cut,
+        dialects: Vec::new(),
+        dialect: None,
+        path: None,
+        share_type: None,
+        share_flags: None,
+        session_flags: None,
+        ntlmssp_user: None,
+        ntlmssp_domain: None,
+        ntlmssp_host: None,
+        ntlmssp_target: None,
+    }
+}
+
+/// True when the first bytes of a stream look like SMB over NBSS or Direct TCP.
+pub fn looks_like_smb(bytes: &[u8]) -> bool {
+    (0..bytes.len().min(64)).any(|i| plausible_header(&bytes[i..]))
+}

@@ -1,0 +1,1108 @@
+//! Findings against real captures: what `smbtriage analyze` diagnoses on every capture in
+//! `../shared/captures` must account for every setup failure tshark, the reference dissector,
+//! shows there, and must match the expected failures written down in `lab/TRUTH.tsv`.
+//!
+//! Needs tshark and `../shared`, so every test here is `#[ignore]`d from plain `cargo test`;
+//! `.ci/run` runs them with
+//! `cargo test --release --test findings_shared -- --ignored --nocapture`, which prints one
+//! table row per capture. Each test collects every problem and fails once with all of them;
+//! it refuses to pass when tshark failed or when nothing was checked. Captures where tshark is
+//! known not to be ground truth are listed in [`ALLOWED`] with the reason, instead of bending
+//! the checks.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SMBTRIAGE: &str = env!("CARGO_BIN_EXE_smbtriage");
+
+/// (capture path suffix, failing frame, why tshark is not ground truth there). Empty: no
+/// tshark failure has needed excusing so far (the dissector assertions in
+/// `zeek/kerberos_tso.pcapng` frames 5, 7 and 211 hit successful NEGOTIATE responses).
+const ALLOWED: &[(&str, u64, &str)] = &[];
+
+/// The finding ids of SPEC §7, the contract this suite checks against.
+const SPEC_IDS: &[&str] = &[
+    "tcp-connect-failed",
+    "negotiate-timeout",
+    "negotiate-no-response",
+    "negotiate-failed",
+    "session-setup-no-response",
+    "session-setup-failed",
+    "kerberos-error",
+    "kerberos-spn-unknown",
+    "kerberos-fallback-ntlm",
+    "kerberos-preauth-required",
+    "signing-problem",
+    "tree-connect-bad-network-name",
+    "tree-connect-access-denied",
+    "encryption-required",
+    "tree-connect-failed",
+    "smb-encrypted",
+    "capture-incomplete",
+];
+
+const STATUS_MORE_PROCESSING_REQUIRED: u64 = 0xc000_0016;
+const STATUS_PENDING: u64 = 0x0000_0103;
+const KDC_ERR_PREAUTH_REQUIRED: u64 = 25;
+const KRB_ERR_RESPONSE_TOO_BIG: u64 = 52;
+
+fn shared_captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
+}
+
+fn captures() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng" | "cap" | "gz")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&shared_captures(), &mut out);
+    out.sort();
+    assert!(
+        !out.is_empty(),
+        "no captures under {}",
+        shared_captures().display()
+    );
+    out
+}
+
+fn short(path: &Path) -> String {
+    path.strip_prefix(shared_captures())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn allowed(path: &Path, frame: u64) -> Option<&'static str> {
+    let name = short(path);
+    ALLOWED
+        .iter()
+        .find(|(file, f, _)| name.ends_with(file) && *f == frame)
+        .map(|(_, _, why)| *why)
+}
+
+/// tshark's standard output, and whether tshark said the file was cut short. A non-zero exit is
+/// accepted only for a damaged or cut capture, after which tshark has printed everything before
+/// the damage; any other failure (a bad field name, say) fails the suite rather than comparing
+/// against nothing.
+fn tshark(args: &[&str]) -> (String, bool) {
+    let out = Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark must be installed to run this suite (apt-get install -y tshark)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cut = stderr.contains("cut short")
+        || stderr.contains("damaged or corrupt")
+        || stderr.contains("appears to be damaged");
+    assert!(out.status.success() || cut, "tshark {args:?} failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), cut)
+}
+
+/// What smbtriage reports for one capture: its findings (all severities) and its file errors.
+struct Analysis {
+    findings: Vec<Value>,
+    errors: Vec<String>,
+}
+
+fn analyze(path: &Path) -> Analysis {
+    let out = Command::new(SMBTRIAGE)
+        .args([
+            "--format",
+            "json",
+            "--min-severity",
+            "info",
+            "--fail-on",
+            "never",
+        ])
+        .arg(path)
+        .output()
+        .expect("run smbtriage");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "smbtriage did not print one JSON document for {} ({e}; exit {:?}): {}\n{}",
+            path.display(),
+            out.status.code(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let file = &doc["files"][0];
+    Analysis {
+        findings: file["findings"].as_array().cloned().unwrap_or_default(),
+        errors: file["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn severity(f: &Value) -> &str {
+    f["severity"].as_str().unwrap_or("?")
+}
+
+fn id(f: &Value) -> &str {
+    f["id"].as_str().unwrap_or("?")
+}
+
+fn frame(f: &Value, role: &str) -> Option<u64> {
+    f["frames"][role].as_u64()
+}
+
+fn names_frame(f: &Value, n: u64) -> bool {
+    f["frames"]
+        .as_object()
+        .is_some_and(|o| o.values().any(|v| v.as_u64() == Some(n)))
+}
+
+/// `0xc00000cc` → 0xc00000cc; tshark and smbtriage both print hex statuses.
+fn hex(s: &str) -> Option<u64> {
+    let s = s.trim();
+    u64::from_str_radix(s.strip_prefix("0x").or(s.strip_prefix("0X"))?, 16).ok()
+}
+
+fn status_code(f: &Value) -> Option<u64> {
+    f["status"]["code"].as_str().and_then(hex)
+}
+
+fn krb_code(f: &Value) -> Option<u64> {
+    f["kerberos_error"]["code"].as_u64()
+}
+
+/// One line summarising a finding, for failure messages.
+fn brief(f: &Value) -> String {
+    let mut s = format!("{}/{} frames={}", id(f), severity(f), f["frames"]);
+    if let Some(st) = f["status"].as_object() {
+        let _ = write!(s, " status={}", Value::Object(st.clone()));
+    }
+    if let Some(k) = f["kerberos_error"].as_object() {
+        let _ = write!(s, " kerberos_error={}", Value::Object(k.clone()));
+    }
+    for key in ["share", "spn", "server"] {
+        if let Some(v) = f[key].as_str() {
+            let _ = write!(s, " {key}={v}");
+        }
+    }
+    s
+}
+
+fn by_severity(findings: &[Value]) -> String {
+    let count = |sev: &str| findings.iter().filter(|f| severity(f) == sev).count();
+    format!(
+        "E{} W{} I{}",
+        count("error"),
+        count("warning"),
+        count("info")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// tshark's view of a capture
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Failure {
+    /// An SMB1/SMB2 NEGOTIATE, SESSION_SETUP or TREE_CONNECT response with a failing status;
+    /// `status` 0xffff stands for an SMB1 NEGOTIATE response selecting DialectIndex 0xFFFF.
+    Smb { cmd: &'static str, status: u64 },
+    /// A KRB-ERROR other than the normal pre-auth round trip (25) and the UDP→TCP retry (52),
+    /// on port 88 or inside SESSION_SETUP.
+    Kerberos { code: u64 },
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Failure::Smb { cmd, status } => format!("{cmd} {status:#010x}"),
+            Failure::Kerberos { code } => format!("KRB-ERROR {code}"),
+        }
+    }
+}
+
+/// Everything tshark shows that bears on connection setup.
+#[derive(Default)]
+struct TsharkView {
+    /// Failing responses and post-pre-auth KRB-ERRORs, by frame.
+    failures: Vec<(u64, Failure)>,
+    /// SMB NEGOTIATE / SESSION_SETUP / TREE_CONNECT requests with no response of the same
+    /// command later in their TCP stream: (frame, family).
+    unanswered: Vec<(u64, &'static str)>,
+    /// SYN and RST frames of TCP streams that never saw a SYN-ACK.
+    refused: BTreeSet<u64>,
+    /// Capture defects: frames cut by the snaplen, lost segments, a file cut short.
+    defects: Vec<String>,
+}
+
+const FIELDS: &[&str] = &[
+    "frame.number",
+    "tcp.stream",
+    "tcp.flags.syn",
+    "tcp.flags.ack",
+    "tcp.flags.reset",
+    "smb2.cmd",
+    "smb2.flags.response",
+    "smb2.nt_status",
+    "smb.cmd",
+    "smb.flags.response",
+    "smb.nt_status",
+    "smb.dialect.index",
+    "kerberos.msg_type",
+    "kerberos.error_code",
+];
+
+fn list(field: &str) -> Vec<&str> {
+    field.split(',').filter(|s| !s.is_empty()).collect()
+}
+
+fn num(s: &str) -> Option<u64> {
+    hex(s).or_else(|| s.trim().parse().ok())
+}
+
+fn smb2_family(cmd: u64) -> Option<&'static str> {
+    match cmd {
+        0 => Some("NEGOTIATE"),
+        1 => Some("SESSION_SETUP"),
+        3 => Some("TREE_CONNECT"),
+        _ => None,
+    }
+}
+
+fn smb1_family(cmd: u64) -> Option<&'static str> {
+    match cmd {
+        0x72 => Some("NEGOTIATE"),
+        0x73 => Some("SESSION_SETUP"),
+        0x75 => Some("TREE_CONNECT"),
+        _ => None,
+    }
+}
+
+fn is_failing(family: &str, status: u64) -> bool {
+    status != 0
+        && status != STATUS_PENDING
+        && !(family == "SESSION_SETUP" && status == STATUS_MORE_PROCESSING_REQUIRED)
+}
+
+fn tshark_view(path: &Path) -> TsharkView {
+    let p = path.to_str().expect("UTF-8 path");
+    let mut args = vec!["-r", p, "-T", "fields", "-E", "separator=\t"];
+    for f in FIELDS {
+        args.push("-e");
+        args.push(f);
+    }
+    let (text, cut) = tshark(&args);
+    let mut view = TsharkView::default();
+    if cut {
+        view.defects.push("file cut short".into());
+    }
+    // Per TCP stream: requests per family (in frame order) and the number of responses.
+    let mut requests: BTreeMap<(String, &str), Vec<u64>> = BTreeMap::new();
+    let mut responses: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    let mut syn_frames: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut synack: BTreeSet<String> = BTreeSet::new();
+    for line in text.lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        let col = |i: usize| c.get(i).copied().unwrap_or("");
+        let Ok(n) = col(0).parse::<u64>() else {
+            continue;
+        };
+        let stream = col(1).to_string();
+        if !stream.is_empty() {
+            let (syn, ack, rst) = (col(2) == "1", col(3) == "1", col(4) == "1");
+            if syn && ack {
+                synack.insert(stream.clone());
+            } else if syn || rst {
+                syn_frames.entry(stream.clone()).or_default().push(n);
+            }
+        }
+        // SMB2: one value per SMB2 header in the frame (compounds and several PDUs per segment).
+        let (cmds, resp, status) = (list(col(5)), list(col(6)), list(col(7)));
+        for (i, cmd) in cmds.iter().enumerate() {
+            let Some(family) = num(cmd).and_then(smb2_family) else {
+                continue;
+            };
+            if resp.get(i) == Some(&"1") {
+                *responses.entry((stream.clone(), family)).or_default() += 1;
+                let st = status.get(i).and_then(|s| hex(s)).unwrap_or(0);
+                if is_failing(family, st) {
+                    view.failures.push((
+                        n,
+                        Failure::Smb {
+                            cmd: family,
+                            status: st,
+                        },
+                    ));
+                }
+            } else {
+                requests
+                    .entry((stream.clone(), family))
+                    .or_default()
+                    .push(n);
+            }
+        }
+        // SMB1: `smb.cmd` lists the AndX chain (0xff ends it); one flags/status per header.
+        let cmds1 = list(col(8));
+        if let Some(family) = cmds1.iter().filter_map(|c| num(c)).find_map(smb1_family) {
+            if col(9).split(',').next() == Some("1") {
+                *responses.entry((stream.clone(), family)).or_default() += 1;
+                let st = list(col(10)).first().and_then(|s| hex(s)).unwrap_or(0);
+                if family == "NEGOTIATE" && list(col(11)).iter().any(|d| num(d) == Some(0xffff)) {
+                    view.failures.push((
+                        n,
+                        Failure::Smb {
+                            cmd: "SMB1 NEGOTIATE",
+                            status: 0xffff,
+                        },
+                    ));
+                } else if is_failing(family, st) {
+                    view.failures.push((
+                        n,
+                        Failure::Smb {
+                            cmd: family,
+                            status: st,
+                        },
+                    ));
+                }
+            } else {
+                requests
+                    .entry((stream.clone(), family))
+                    .or_default()
+                    .push(n);
+            }
+        }
+        // Kerberos: error codes appear only for KRB-ERROR (msg_type 30).
+        if list(col(12)).iter().any(|t| num(t) == Some(30)) {
+            for code in list(col(13)).iter().filter_map(|c| num(c)) {
+                if code != KDC_ERR_PREAUTH_REQUIRED && code != KRB_ERR_RESPONSE_TOO_BIG {
+                    view.failures.push((n, Failure::Kerberos { code }));
+                }
+            }
+        }
+    }
+    for ((stream, family), reqs) in &requests {
+        let answered = responses
+            .get(&(stream.clone(), *family))
+            .copied()
+            .unwrap_or(0);
+        // An SMB1 NEGOTIATE upgraded to SMB2 is answered by an SMB2 NEGOTIATE response: the
+        // count per family covers both dialects.
+        for f in reqs.iter().skip(answered) {
+            view.unanswered.push((*f, family));
+        }
+    }
+    for (stream, frames) in syn_frames {
+        if !synack.contains(&stream) {
+            view.refused.extend(frames);
+        }
+    }
+    let (defects, _) = tshark(&[
+        "-r",
+        p,
+        "-Y",
+        "frame.cap_len < frame.len || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
+    let defect_frames: Vec<&str> = defects.lines().collect();
+    if !defect_frames.is_empty() {
+        view.defects.push(format!(
+            "{} cut/lost frame(s) from {}",
+            defect_frames.len(),
+            defect_frames[0]
+        ));
+    }
+    view.failures.sort_by_key(|(n, _)| *n);
+    view.unanswered.sort();
+    view
+}
+
+/// Is `f` the finding for the failure at frame `n`? It must name `n` as its response and carry
+/// the same status or Kerberos error code.
+fn explains(f: &Value, n: u64, failure: &Failure) -> bool {
+    if frame(f, "response") != Some(n) {
+        return false;
+    }
+    match failure {
+        Failure::Smb { status: 0xffff, .. } => id(f) == "negotiate-failed",
+        Failure::Smb { status, .. } => status_code(f) == Some(*status),
+        Failure::Kerberos { code } => krb_code(f) == Some(*code),
+    }
+}
+
+/// In a capture where tshark shows no failing response, an `error`/`warning` finding is still
+/// right when tshark shows what it is about: an unanswered request, a refused connection, a
+/// damaged capture. Returns why it is justified, or `None`.
+fn justified(f: &Value, view: &TsharkView) -> Option<String> {
+    let unanswered = |family: &str| {
+        frame(f, "request").is_some_and(|r| view.unanswered.contains(&(r, family_static(family))))
+    };
+    match id(f) {
+        "capture-incomplete" if !view.defects.is_empty() => Some(view.defects.join(", ")),
+        "capture-incomplete" if !view.unanswered.is_empty() => {
+            Some("requests without responses (one-sided capture?)".into())
+        }
+        "negotiate-timeout" | "negotiate-no-response" if unanswered("NEGOTIATE") => {
+            Some("NEGOTIATE unanswered".into())
+        }
+        "session-setup-no-response" if unanswered("SESSION_SETUP") => {
+            Some("SESSION_SETUP unanswered".into())
+        }
+        "tcp-connect-failed"
+            if ["reset", "syn"]
+                .iter()
+                .any(|r| frame(f, r).is_some_and(|n| view.refused.contains(&n))) =>
+        {
+            Some("SYN without SYN-ACK".into())
+        }
+        _ => None,
+    }
+}
+
+fn family_static(family: &str) -> &'static str {
+    match family {
+        "NEGOTIATE" => "NEGOTIATE",
+        "SESSION_SETUP" => "SESSION_SETUP",
+        _ => "TREE_CONNECT",
+    }
+}
+
+fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(widths.len() - 1) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    println!("\n{title}");
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                let _ = write!(s, "{:<w$}  ", cell, w = widths[i]);
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.to_vec());
+    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures; run by .ci/run"]
+fn every_failure_tshark_shows_has_a_finding() {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    let mut checked = 0usize;
+    for path in captures() {
+        let name = short(&path);
+        let view = tshark_view(&path);
+        let analysis = analyze(&path);
+        let mut verdict = Vec::new();
+        for (n, failure) in &view.failures {
+            checked += 1;
+            if analysis.findings.iter().any(|f| explains(f, *n, failure)) {
+                continue;
+            }
+            if let Some(why) = allowed(&path, *n) {
+                verdict.push(format!("allowed {n}: {why}"));
+                continue;
+            }
+            let near: Vec<String> = analysis
+                .findings
+                .iter()
+                .filter(|f| names_frame(f, *n))
+                .map(brief)
+                .collect();
+            let msg = format!(
+                "tshark frame {n} {}: no finding names it as response with that code{}",
+                failure.describe(),
+                if near.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (naming it: {})", near.join("; "))
+                }
+            );
+            problems.push(format!("{name}: {msg}"));
+            verdict.push(format!("MISSING {n} {}", failure.describe()));
+        }
+        if view.failures.is_empty() {
+            for f in analysis
+                .findings
+                .iter()
+                .filter(|f| matches!(severity(f), "error" | "warning"))
+            {
+                checked += 1;
+                match justified(f, &view) {
+                    Some(why) => verdict.push(format!("{} ok: {why}", id(f))),
+                    None => {
+                        problems.push(format!(
+                            "{name}: tshark shows no failure, yet smbtriage reports {}",
+                            brief(f)
+                        ));
+                        verdict.push(format!("UNEXPECTED {}/{}", id(f), severity(f)));
+                    }
+                }
+            }
+        }
+        if !analysis.errors.is_empty() {
+            verdict.push(format!("file errors: {}", analysis.errors.join("; ")));
+        }
+        let failures = if view.failures.is_empty() {
+            "-".to_string()
+        } else {
+            let mut s: Vec<String> = view
+                .failures
+                .iter()
+                .take(4)
+                .map(|(n, f)| format!("{n} {}", f.describe()))
+                .collect();
+            if view.failures.len() > 4 {
+                s.push(format!("+{} more", view.failures.len() - 4));
+            }
+            s.join(", ")
+        };
+        let bad = verdict
+            .iter()
+            .any(|v| v.starts_with("MISSING") || v.starts_with("UNEXPECTED"));
+        let mut v = if bad { "FAIL" } else { "ok" }.to_string();
+        if !verdict.is_empty() {
+            let _ = write!(v, " ({})", verdict.join("; "));
+        }
+        rows.push(vec![name, failures, by_severity(&analysis.findings), v]);
+    }
+    print_table(
+        "Findings vs tshark on ../shared/captures",
+        &["capture", "failures tshark shows", "findings", "verdict"],
+        &rows,
+    );
+    println!("{checked} checks, {} problems", problems.len());
+    assert!(checked > 0, "nothing was checked");
+    assert!(
+        problems.is_empty(),
+        "{} problems with smbtriage's findings against tshark:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// lab/TRUTH.tsv
+// ---------------------------------------------------------------------------------------------
+
+/// One expected finding derived from a TRUTH row.
+#[derive(Debug)]
+struct Expected {
+    /// Acceptable ids (the first is the preferred one, printed in messages).
+    ids: Vec<&'static str>,
+    /// Frames by role that the finding must carry.
+    frames: Vec<(&'static str, u64)>,
+    /// If `Some`, at least one of the finding's frames must equal it (capture-incomplete: the
+    /// first cut frame or the last complete record; the role name is smbtriage's choice).
+    any_frame: Option<u64>,
+    status: Option<(u64, Option<String>)>,
+    kerberos: Option<(u64, String)>,
+    /// Exact severity required; `None`: error or warning.
+    severity: Option<&'static str>,
+    share: Option<String>,
+    spn: Option<String>,
+    server: Option<String>,
+}
+
+impl Expected {
+    fn new(ids: &[&'static str]) -> Self {
+        Expected {
+            ids: ids.to_vec(),
+            frames: Vec::new(),
+            any_frame: None,
+            status: None,
+            kerberos: None,
+            severity: None,
+            share: None,
+            spn: None,
+            server: None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("{} frames={:?}", self.ids.join("|"), self.frames);
+        if let Some(n) = self.any_frame {
+            let _ = write!(s, " naming frame {n}");
+        }
+        if let Some((c, name)) = &self.status {
+            let _ = write!(s, " status={c:#010x} {}", name.as_deref().unwrap_or(""));
+        }
+        if let Some((c, name)) = &self.kerberos {
+            let _ = write!(s, " kerberos_error={c} {name}");
+        }
+        if let Some(sev) = self.severity {
+            let _ = write!(s, " severity={sev}");
+        }
+        for (k, v) in [
+            ("share", &self.share),
+            ("spn", &self.spn),
+            ("server", &self.server),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(s, " {k}={v}");
+            }
+        }
+        s
+    }
+
+    /// `None` when `f` matches, else why not.
+    fn mismatch(&self, f: &Value) -> Option<String> {
+        let mut why = Vec::new();
+        if !self.ids.contains(&id(f)) {
+            return Some(format!("id {}", id(f)));
+        }
+        for (role, n) in &self.frames {
+            if frame(f, role) != Some(*n) {
+                why.push(format!("frames.{role}={:?}≠{n}", frame(f, role)));
+            }
+        }
+        if let Some(n) = self.any_frame {
+            if !names_frame(f, n) {
+                why.push(format!("does not name frame {n}"));
+            }
+        }
+        if let Some((code, name)) = &self.status {
+            if status_code(f) != Some(*code) {
+                why.push(format!("status {}≠{code:#010x}", f["status"]["code"]));
+            }
+            if let Some(name) = name {
+                if f["status"]["name"].as_str() != Some(name) {
+                    why.push(format!("status name {}≠{name}", f["status"]["name"]));
+                }
+            }
+        }
+        if let Some((code, name)) = &self.kerberos {
+            if krb_code(f) != Some(*code) || f["kerberos_error"]["name"].as_str() != Some(name) {
+                why.push(format!("kerberos_error {}≠{code} {name}", f["kerberos_error"]));
+            }
+        }
+        match self.severity {
+            Some(sev) if severity(f) != sev => why.push(format!("severity {}≠{sev}", severity(f))),
+            None if !matches!(severity(f), "error" | "warning") => {
+                why.push(format!("severity {}", severity(f)))
+            }
+            _ => {}
+        }
+        let eq = |key: &str, want: &Option<String>, contains: bool| -> Option<String> {
+            let want = want.as_ref()?;
+            let got = f[key].as_str().unwrap_or("").to_ascii_lowercase();
+            let w = want.to_ascii_lowercase();
+            let ok = if contains { got.contains(&w) } else { got == w };
+            (!ok).then(|| format!("{key} {:?}≠{want:?}", f[key].as_str()))
+        };
+        why.extend(eq("share", &self.share, false));
+        why.extend(eq("spn", &self.spn, true));
+        why.extend(eq("server", &self.server, false));
+        (!why.is_empty()).then(|| why.join(", "))
+    }
+}
+
+/// What a row expects beyond "these findings are present".
+#[derive(Debug, Default)]
+struct RowRule {
+    expected: Vec<Expected>,
+    /// No `error` finding at all in the capture.
+    no_error: bool,
+    /// No `warning` finding either.
+    no_warning: bool,
+}
+
+/// A finding id that opens the row's notes (`negotiate-timeout: …`, `smb-encrypted (info): …`):
+/// the lab's author names the finding the capture is for.
+fn note_id(notes: &str) -> Option<&'static str> {
+    let head: String = notes
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+        .collect();
+    SPEC_IDS.iter().copied().find(|i| *i == head)
+}
+
+fn first_token(s: &str) -> String {
+    s.split_whitespace().next().unwrap_or("").to_string()
+}
+
+fn frames_list(s: &str) -> Vec<u64> {
+    s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
+}
+
+/// "… server TCP ACK frame 7 …" → 7.
+fn frame_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())?
+        .parse()
+        .ok()
+}
+
+/// Did the client report a failure (any run exiting non-zero)?
+fn client_failed(result: &str) -> bool {
+    result.contains("exit 1") || result.contains("failed")
+}
+
+/// TRUTH phase → finding id. The mapping, per the SPEC §7 catalog:
+///
+/// | TRUTH phase, expected_code            | finding id                                    |
+/// |---------------------------------------|-----------------------------------------------|
+/// | `tcp`                                 | `tcp-connect-failed` (frames `syn`, `reset`)  |
+/// | `negotiate`, hex status or `0xffff`   | `negotiate-failed` (`request`, `response`)    |
+/// | `negotiate`, `timeout`                | `negotiate-timeout` (`request`, `ack`, `fin` or `reset`) |
+/// | `negotiate`, `no-response`            | `negotiate-no-response` (`request`, `ack`)    |
+/// | `session-setup`, hex status           | `session-setup-failed`, or `encryption-required` when the notes say so |
+/// | `session-setup`, decimal code         | a KRB-ERROR inside SESSION_SETUP: `kerberos-error` |
+/// | `kerberos`, 7 for a `cifs/` SPN       | `kerberos-spn-unknown`                        |
+/// | `kerberos`, other codes               | `kerberos-error`                              |
+/// | `tree-connect`, 0xc00000cc            | `tree-connect-bad-network-name`               |
+/// | `tree-connect`, 0xc0000022            | `tree-connect-access-denied`, or `encryption-required` when the notes say so |
+/// | `tree-connect`, other statuses        | `tree-connect-failed`                         |
+/// | `capture`                             | `capture-incomplete` naming the row's first cut / last complete frame |
+/// | `multiple`                            | one of the above per `observed_failures` entry |
+/// | `-` (expected `none`)                 | no `error`; no `warning` unless the notes allow one |
+///
+/// Severity: SPEC's fixed severity per id; for the Kerberos ids `error` when the client reported
+/// a failure and `warning` when it succeeded anyway (a later attempt or NTLM worked), or as the
+/// notes say ("should be a warning"). A finding id opening the notes (`kerberos-fallback-ntlm:
+/// …`, `smb-encrypted (info): …`) must be present too.
+fn expectation(
+    phase: &str,
+    code: &str,
+    name: &str,
+    req: &str,
+    rsp: &str,
+    target: &str,
+    notes: &str,
+    client_result: &str,
+    observed: &str,
+) -> Result<RowRule, String> {
+    let mut rule = RowRule::default();
+    let encryption = notes.contains("encryption-required");
+    let warning_per_notes = notes.contains("should be a warning") || notes.contains("(warning)");
+    let kerberos_severity = if warning_per_notes || !client_failed(client_result) {
+        "warning"
+    } else {
+        "error"
+    };
+    let (req_n, rsp_n) = (req.trim().parse::<u64>().ok(), rsp.trim().parse::<u64>().ok());
+    let req_rsp = |e: &mut Expected| {
+        if let Some(n) = req_n {
+            e.frames.push(("request", n));
+        }
+        if let Some(n) = rsp_n {
+            e.frames.push(("response", n));
+        }
+    };
+    let target_tok = first_token(target);
+    match phase {
+        "-" => {
+            rule.no_error = true;
+            rule.no_warning = !(notes.contains("warning at most") || warning_per_notes);
+        }
+        "tcp" => {
+            let mut e = Expected::new(&["tcp-connect-failed"]);
+            e.frames = vec![("syn", req_n.ok_or("no SYN frame")?)];
+            e.frames.push(("reset", rsp_n.ok_or("no RST frame")?));
+            e.severity = Some("error");
+            e.server = Some(target_tok);
+            rule.expected.push(e);
+        }
+        "negotiate" if code == "timeout" => {
+            let mut e = Expected::new(&["negotiate-timeout"]);
+            e.frames.push(("request", req_n.ok_or("no request frame")?));
+            e.frames.push((
+                "ack",
+                frame_after(name, "ACK frame").ok_or("no ACK frame in expected_name")?,
+            ));
+            let end = if name.contains("RST") { "reset" } else { "fin" };
+            e.frames.push((end, rsp_n.ok_or("no FIN/RST frame")?));
+            e.severity = Some("error");
+            e.server = Some(target_tok);
+            rule.expected.push(e);
+        }
+        "negotiate" if code == "no-response" => {
+            let mut e = Expected::new(&["negotiate-no-response"]);
+            e.frames.push(("request", req_n.ok_or("no request frame")?));
+            e.frames.push((
+                "ack",
+                frame_after(name, "ACK frame").ok_or("no ACK frame in expected_name")?,
+            ));
+            e.severity = Some("warning");
+            e.server = Some(target_tok);
+            rule.expected.push(e);
+        }
+        "negotiate" => {
+            let status = hex(code).ok_or_else(|| format!("negotiate code {code:?}"))?;
+            let mut e = Expected::new(&["negotiate-failed"]);
+            req_rsp(&mut e);
+            if status != 0xffff {
+                e.status = Some((status, Some(name.to_string())));
+            }
+            e.severity = Some("error");
+            rule.expected.push(e);
+        }
+        "session-setup" | "tree-connect" | "kerberos" if code.starts_with("0x") => {
+            let status = hex(code).ok_or_else(|| format!("status {code:?}"))?;
+            let id = match (phase, status) {
+                (_, 0xc000_0022) if encryption => "encryption-required",
+                ("session-setup", _) => "session-setup-failed",
+                ("tree-connect", 0xc000_00cc) => "tree-connect-bad-network-name",
+                ("tree-connect", 0xc000_0022) => "tree-connect-access-denied",
+                ("tree-connect", _) => "tree-connect-failed",
+                _ => return Err(format!("phase {phase} with status {code}")),
+            };
+            let mut e = Expected::new(&[id]);
+            req_rsp(&mut e);
+            e.status = Some((status, Some(name.to_string())));
+            e.severity = Some("error");
+            if phase == "tree-connect" {
+                e.share = Some(target_tok);
+            }
+            rule.expected.push(e);
+        }
+        "session-setup" | "kerberos" => {
+            let krb: u64 = code
+                .parse()
+                .map_err(|_| format!("phase {phase} code {code:?}"))?;
+            let id = if krb == 7 && target_tok.starts_with("cifs/") {
+                "kerberos-spn-unknown"
+            } else {
+                "kerberos-error"
+            };
+            let mut e = Expected::new(&[id]);
+            req_rsp(&mut e);
+            e.kerberos = Some((krb, name.to_string()));
+            e.severity = Some(kerberos_severity);
+            if phase == "kerberos" {
+                e.spn = Some(target_tok.split('@').next().unwrap_or("").to_string());
+            }
+            if warning_per_notes {
+                rule.no_error = true;
+            }
+            rule.expected.push(e);
+        }
+        "capture" => {
+            let mut e = Expected::new(&["capture-incomplete"]);
+            e.any_frame = Some(req_n.ok_or("no frame for the capture row")?);
+            e.severity = Some("warning");
+            rule.expected.push(e);
+        }
+        "multiple" => {
+            // observed_failures: "<phase> <NAME> (<code>) req N rsp M …; …", one per failure.
+            let (reqs, rsps) = (frames_list(req), frames_list(rsp));
+            let entries: Vec<&str> = observed.split("; ").collect();
+            if entries.len() != reqs.len() || reqs.len() != rsps.len() {
+                return Err(format!("multiple: {entries:?} vs {reqs:?}/{rsps:?}"));
+            }
+            for ((entry, r), s) in entries.iter().zip(&reqs).zip(&rsps) {
+                let words: Vec<&str> = entry.split_whitespace().collect();
+                let (Some(p), Some(n), Some(c)) = (words.first(), words.get(1), words.get(2))
+                else {
+                    return Err(format!("observed_failures entry {entry:?}"));
+                };
+                let c = c.trim_matches(|ch| ch == '(' || ch == ')');
+                let share = words.iter().find(|w| w.starts_with("\\\\")).copied();
+                let sub = expectation(
+                    p,
+                    c,
+                    n,
+                    &r.to_string(),
+                    &s.to_string(),
+                    share.unwrap_or(""),
+                    "",
+                    client_result,
+                    "",
+                )?;
+                rule.expected.extend(sub.expected);
+            }
+        }
+        other => return Err(format!("unknown TRUTH phase {other:?}")),
+    }
+    if let Some(named) = note_id(notes) {
+        if !rule.expected.iter().any(|e| e.ids.contains(&named)) {
+            let mut e = Expected::new(&[named]);
+            e.severity = match named {
+                "smb-encrypted" | "kerberos-preauth-required" => Some("info"),
+                "kerberos-fallback-ntlm" | "negotiate-no-response" | "capture-incomplete" => {
+                    Some("warning")
+                }
+                _ => Some("error"),
+            };
+            rule.expected.push(e);
+        }
+    }
+    Ok(rule)
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures; run by .ci/run"]
+fn lab_truth_findings_are_reported() {
+    let dir = shared_captures().join("lab");
+    let truth = std::fs::read_to_string(dir.join("TRUTH.tsv")).expect("read lab/TRUTH.tsv");
+    let mut lines = truth.lines();
+    let header: Vec<&str> = lines.next().expect("TRUTH header").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("TRUTH.tsv has no column {name}"))
+    };
+    let (c_file, c_result, c_phase, c_code, c_name) = (
+        col("file"),
+        col("client_result"),
+        col("phase"),
+        col("expected_code"),
+        col("expected_name"),
+    );
+    let (c_req, c_rsp, c_target, c_observed, c_check, c_notes) = (
+        col("fail_request_frame"),
+        col("fail_response_frame"),
+        col("share_or_spn"),
+        col("observed_failures"),
+        col("check"),
+        col("notes"),
+    );
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    let mut checked = 0usize;
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let get = |i: usize| c.get(i).copied().unwrap_or("");
+        let file = get(c_file);
+        let phase = get(c_phase);
+        if get(c_check) != "ok" {
+            rows.push(vec![
+                file.to_string(),
+                phase.to_string(),
+                "-".into(),
+                format!("skipped: check = {:?}", get(c_check)),
+            ]);
+            continue;
+        }
+        let rule = match expectation(
+            phase,
+            get(c_code),
+            get(c_name),
+            get(c_req),
+            get(c_rsp),
+            get(c_target),
+            get(c_notes),
+            get(c_result),
+            get(c_observed),
+        ) {
+            Ok(rule) => rule,
+            Err(e) => panic!("TRUTH row {file}: cannot derive the expectation: {e}"),
+        };
+        let path = dir.join(file);
+        let analysis = analyze(&path);
+        let mut verdict = Vec::new();
+        for e in &rule.expected {
+            checked += 1;
+            if analysis.findings.iter().any(|f| e.mismatch(f).is_none()) {
+                continue;
+            }
+            let near: Vec<String> = analysis
+                .findings
+                .iter()
+                .filter(|f| e.ids.contains(&id(f)))
+                .map(|f| format!("{} [{}]", brief(f), e.mismatch(f).unwrap_or_default()))
+                .collect();
+            problems.push(format!(
+                "{file}: expected {}; smbtriage: {}",
+                e.describe(),
+                if near.is_empty() {
+                    format!(
+                        "no such finding (has: {})",
+                        analysis
+                            .findings
+                            .iter()
+                            .map(|f| format!("{}/{}", id(f), severity(f)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                } else {
+                    near.join("; ")
+                }
+            ));
+            verdict.push(format!("MISSING {}", e.ids[0]));
+        }
+        let expected_here = |f: &Value| rule.expected.iter().any(|e| e.mismatch(f).is_none());
+        for f in &analysis.findings {
+            let unexpected = match severity(f) {
+                "error" => rule.no_error,
+                "warning" => rule.no_warning,
+                _ => false,
+            };
+            if rule.no_error || rule.no_warning {
+                checked += 1;
+            }
+            if unexpected && !expected_here(f) {
+                problems.push(format!(
+                    "{file}: row expects no {} finding, smbtriage reports {}",
+                    severity(f),
+                    brief(f)
+                ));
+                verdict.push(format!("UNEXPECTED {}/{}", id(f), severity(f)));
+            }
+        }
+        if rule.expected.is_empty() && !(rule.no_error || rule.no_warning) {
+            panic!("TRUTH row {file}: nothing to check");
+        }
+        if rule.expected.is_empty() {
+            checked += 1;
+        }
+        let expected = if rule.expected.is_empty() {
+            format!(
+                "no error{}",
+                if rule.no_warning { "/warning" } else { "" }
+            )
+        } else {
+            rule.expected
+                .iter()
+                .map(|e| e.ids[0])
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let v = if verdict.is_empty() {
+            format!("ok ({})", by_severity(&analysis.findings))
+        } else {
+            format!("FAIL {} ({})", verdict.join("; "), by_severity(&analysis.findings))
+        };
+        rows.push(vec![file.to_string(), phase.to_string(), expected, v]);
+    }
+    print_table(
+        "Findings vs lab/TRUTH.tsv",
+        &["capture", "phase", "expected", "verdict"],
+        &rows,
+    );
+    println!("{checked} checks, {} problems", problems.len());
+    assert!(checked > 0, "nothing was checked");
+    assert!(
+        problems.is_empty(),
+        "{} problems with smbtriage's findings against lab/TRUTH.tsv:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
