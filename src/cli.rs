@@ -174,10 +174,20 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let bar = progress_bar(files.len());
+    let tick = |path: &Path| {
+        if let Some(bar) = &bar {
+            bar.set_message(path.display().to_string());
+            bar.inc(1);
+        }
+    };
     let mut report = Report {
-        files: scan::run(&files, jobs, &req.options),
+        files: scan::run(&files, jobs, &req.options, &tick),
         ..Report::default()
     };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     for file in &report.files {
         for e in &file.errors {
             eprintln!("smbtriage: {e}");
@@ -206,6 +216,18 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
         return EXIT_INPUT_ERROR;
     }
     report::exit_code(&report, req.fail_on)
+}
+
+/// A progress bar on stderr over `total` files, only for a person watching: stderr is a
+/// terminal, `CI` is not set, and there is more than one file.
+fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if total < 2 || !io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").ok()?;
+    bar.set_style(style);
+    Some(bar)
 }
 
 /// `smbtriage explain <id>`.

@@ -119,8 +119,14 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
     g[gi..].iter().all(|&c| c == '*')
 }
 
-/// Analyses `files` with up to `jobs` workers; reports in the order of `files`.
-pub fn run(files: &[PathBuf], jobs: usize, opts: &Options) -> Vec<FileReport> {
+/// Analyses `files` with up to `jobs` workers; reports in the order of `files`. `progress` is
+/// told of each finished file (it is shared between workers).
+pub fn run(
+    files: &[PathBuf],
+    jobs: usize,
+    opts: &Options,
+    progress: &(dyn Fn(&Path) + Sync),
+) -> Vec<FileReport> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<FileReport>>> = Mutex::new(vec![None; files.len()]);
     std::thread::scope(|s| {
@@ -129,6 +135,7 @@ pub fn run(files: &[PathBuf], jobs: usize, opts: &Options) -> Vec<FileReport> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
                 let report = analyze_file(path, opts);
+                progress(path);
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(report);
                 }

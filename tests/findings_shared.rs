@@ -109,7 +109,10 @@ fn tshark(args: &[&str]) -> (String, bool) {
     let cut = stderr.contains("cut short")
         || stderr.contains("damaged or corrupt")
         || stderr.contains("appears to be damaged");
-    assert!(out.status.success() || cut, "tshark {args:?} failed: {stderr}");
+    assert!(
+        out.status.success() || cut,
+        "tshark {args:?} failed: {stderr}"
+    );
     (String::from_utf8_lossy(&out.stdout).into_owned(), cut)
 }
 
@@ -244,7 +247,10 @@ struct TsharkView {
     unanswered: Vec<(u64, &'static str)>,
     /// SYN and RST frames of TCP streams that never saw a SYN-ACK.
     refused: BTreeSet<u64>,
-    /// Capture defects: frames cut by the snaplen, lost segments, a file cut short.
+    /// Capture defects that touch connection setup (the issue's wording for
+    /// `capture-incomplete`): a file cut short, or frames carrying an SMB NEGOTIATE /
+    /// SESSION_SETUP / TREE_CONNECT or a Kerberos message that are cut by the snaplen or follow
+    /// lost bytes. A cut READ or QUERY_DIRECTORY does not count.
     defects: Vec<String>,
 }
 
@@ -413,7 +419,8 @@ fn tshark_view(path: &Path) -> TsharkView {
         "-r",
         p,
         "-Y",
-        "frame.cap_len < frame.len || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment",
+        "(frame.cap_len < frame.len || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment) \
+         && (smb2.cmd in {0, 1, 3} || smb.cmd in {0x72, 0x73, 0x75} || kerberos)",
         "-T",
         "fields",
         "-e",
@@ -422,7 +429,7 @@ fn tshark_view(path: &Path) -> TsharkView {
     let defect_frames: Vec<&str> = defects.lines().collect();
     if !defect_frames.is_empty() {
         view.defects.push(format!(
-            "{} cut/lost frame(s) from {}",
+            "{} setup frame(s) cut or after lost bytes, from {}",
             defect_frames.len(),
             defect_frames[0]
         ));
@@ -449,8 +456,8 @@ fn explains(f: &Value, n: u64, failure: &Failure) -> bool {
 /// right when tshark shows what it is about: an unanswered request, a refused connection, a
 /// damaged capture. Returns why it is justified, or `None`.
 fn justified(f: &Value, view: &TsharkView) -> Option<String> {
-    let unanswered = |family: &str| {
-        frame(f, "request").is_some_and(|r| view.unanswered.contains(&(r, family_static(family))))
+    let unanswered = |family: &'static str| {
+        frame(f, "request").is_some_and(|r| view.unanswered.contains(&(r, family)))
     };
     match id(f) {
         "capture-incomplete" if !view.defects.is_empty() => Some(view.defects.join(", ")),
@@ -474,14 +481,6 @@ fn justified(f: &Value, view: &TsharkView) -> Option<String> {
     }
 }
 
-fn family_static(family: &str) -> &'static str {
-    match family {
-        "NEGOTIATE" => "NEGOTIATE",
-        "SESSION_SETUP" => "SESSION_SETUP",
-        _ => "TREE_CONNECT",
-    }
-}
-
 fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -502,7 +501,15 @@ fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
         println!("{}", s.trim_end());
     };
     line(header.to_vec());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
@@ -698,7 +705,10 @@ impl Expected {
         }
         if let Some((code, name)) = &self.kerberos {
             if krb_code(f) != Some(*code) || f["kerberos_error"]["name"].as_str() != Some(name) {
-                why.push(format!("kerberos_error {}≠{code} {name}", f["kerberos_error"]));
+                why.push(format!(
+                    "kerberos_error {}≠{code} {name}",
+                    f["kerberos_error"]
+                ));
             }
         }
         match self.severity {
@@ -764,6 +774,20 @@ fn client_failed(result: &str) -> bool {
     result.contains("exit 1") || result.contains("failed")
 }
 
+/// The TRUTH.tsv columns an expectation is derived from.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    phase: &'a str,
+    code: &'a str,
+    name: &'a str,
+    req: &'a str,
+    rsp: &'a str,
+    target: &'a str,
+    notes: &'a str,
+    client_result: &'a str,
+    observed: &'a str,
+}
+
 /// TRUTH phase → finding id. The mapping, per the SPEC §7 catalog:
 ///
 /// | TRUTH phase, expected_code            | finding id                                    |
@@ -787,17 +811,18 @@ fn client_failed(result: &str) -> bool {
 /// a failure and `warning` when it succeeded anyway (a later attempt or NTLM worked), or as the
 /// notes say ("should be a warning"). A finding id opening the notes (`kerberos-fallback-ntlm:
 /// …`, `smb-encrypted (info): …`) must be present too.
-fn expectation(
-    phase: &str,
-    code: &str,
-    name: &str,
-    req: &str,
-    rsp: &str,
-    target: &str,
-    notes: &str,
-    client_result: &str,
-    observed: &str,
-) -> Result<RowRule, String> {
+fn expectation(row: &Row) -> Result<RowRule, String> {
+    let Row {
+        phase,
+        code,
+        name,
+        req,
+        rsp,
+        target,
+        notes,
+        client_result,
+        observed,
+    } = *row;
     let mut rule = RowRule::default();
     let encryption = notes.contains("encryption-required");
     let warning_per_notes = notes.contains("should be a warning") || notes.contains("(warning)");
@@ -806,7 +831,10 @@ fn expectation(
     } else {
         "error"
     };
-    let (req_n, rsp_n) = (req.trim().parse::<u64>().ok(), rsp.trim().parse::<u64>().ok());
+    let (req_n, rsp_n) = (
+        req.trim().parse::<u64>().ok(),
+        rsp.trim().parse::<u64>().ok(),
+    );
     let req_rsp = |e: &mut Expected| {
         if let Some(n) = req_n {
             e.frames.push(("request", n));
@@ -924,17 +952,18 @@ fn expectation(
                 };
                 let c = c.trim_matches(|ch| ch == '(' || ch == ')');
                 let share = words.iter().find(|w| w.starts_with("\\\\")).copied();
-                let sub = expectation(
-                    p,
-                    c,
-                    n,
-                    &r.to_string(),
-                    &s.to_string(),
-                    share.unwrap_or(""),
-                    "",
+                let (r, s) = (r.to_string(), s.to_string());
+                let sub = expectation(&Row {
+                    phase: p,
+                    code: c,
+                    name: n,
+                    req: &r,
+                    rsp: &s,
+                    target: share.unwrap_or(""),
+                    notes: "",
                     client_result,
-                    "",
-                )?;
+                    observed: "",
+                })?;
                 rule.expected.extend(sub.expected);
             }
         }
@@ -1001,17 +1030,17 @@ fn lab_truth_findings_are_reported() {
             ]);
             continue;
         }
-        let rule = match expectation(
+        let rule = match expectation(&Row {
             phase,
-            get(c_code),
-            get(c_name),
-            get(c_req),
-            get(c_rsp),
-            get(c_target),
-            get(c_notes),
-            get(c_result),
-            get(c_observed),
-        ) {
+            code: get(c_code),
+            name: get(c_name),
+            req: get(c_req),
+            rsp: get(c_rsp),
+            target: get(c_target),
+            notes: get(c_notes),
+            client_result: get(c_result),
+            observed: get(c_observed),
+        }) {
             Ok(rule) => rule,
             Err(e) => panic!("TRUTH row {file}: cannot derive the expectation: {e}"),
         };
@@ -1074,10 +1103,7 @@ fn lab_truth_findings_are_reported() {
             checked += 1;
         }
         let expected = if rule.expected.is_empty() {
-            format!(
-                "no error{}",
-                if rule.no_warning { "/warning" } else { "" }
-            )
+            format!("no error{}", if rule.no_warning { "/warning" } else { "" })
         } else {
             rule.expected
                 .iter()
@@ -1088,7 +1114,11 @@ fn lab_truth_findings_are_reported() {
         let v = if verdict.is_empty() {
             format!("ok ({})", by_severity(&analysis.findings))
         } else {
-            format!("FAIL {} ({})", verdict.join("; "), by_severity(&analysis.findings))
+            format!(
+                "FAIL {} ({})",
+                verdict.join("; "),
+                by_severity(&analysis.findings)
+            )
         };
         rows.push(vec![file.to_string(), phase.to_string(), expected, v]);
     }
