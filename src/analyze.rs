@@ -59,6 +59,12 @@ pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
     if let Some(e) = &summary.read_error {
         report.errors.push(e.to_string());
     }
+    for (linktype, frames) in &summary.net.unsupported_links {
+        report.errors.push(format!(
+            "{}: {frames} frame(s) of unsupported link type {linktype} were skipped",
+            path.display()
+        ));
+    }
     let ctx = Context {
         end: summary.last.unwrap_or(At {
             frame: 0,

@@ -366,3 +366,29 @@ fn dump_prints_json_lines_in_frame_order() {
     assert!(!frames.is_empty());
     assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
 }
+
+#[test]
+fn unsupported_link_type_is_reported_once_and_not_fatal() {
+    use smbtriage::testkit::{Linktype, PcapWriter, Timestamp};
+    let dir = scratch("linktype");
+    let path = dir.join("usb.pcap");
+    let mut w = PcapWriter::new(Vec::new(), Linktype(189)).unwrap();
+    for i in 0..3 {
+        w.write_packet(Timestamp::from_secs(1_700_000_000 + i), &[0u8; 40])
+            .unwrap();
+    }
+    std::fs::write(&path, w.into_inner()).unwrap();
+    let o = run(&["--format", "json", path.to_str().unwrap()]);
+    assert_eq!(
+        code(&o),
+        0,
+        "a capture of another link type is read, not an input error"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors = doc["files"][0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0]
+        .as_str()
+        .unwrap()
+        .contains("3 frame(s) of unsupported link type 189"));
+}
