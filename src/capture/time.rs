@@ -14,9 +14,17 @@ impl Timestamp {
     /// Seconds and a fraction counted in `units_per_sec` (10^6 for microseconds, ...).
     /// Saturates instead of overflowing on absurd inputs.
     pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
-        let units = units_per_sec.max(1) as u128;
-        let frac_ns = (frac as u128).saturating_mul(1_000_000_000) / units;
-        let frac_ns = i64::try_from(frac_ns).unwrap_or(i64::MAX);
+        // Micro- and nanosecond resolutions (nearly every capture) skip the 128-bit division
+        // that this runs once per frame otherwise.
+        let frac_ns = match units_per_sec {
+            1_000_000_000 => i64::try_from(frac).unwrap_or(i64::MAX),
+            1_000_000 if frac < 1 << 40 => (frac * 1_000) as i64,
+            _ => {
+                let units = units_per_sec.max(1) as u128;
+                let ns = (frac as u128).saturating_mul(1_000_000_000) / units;
+                i64::try_from(ns).unwrap_or(i64::MAX)
+            }
+        };
         Self(secs.saturating_mul(1_000_000_000).saturating_add(frac_ns))
     }
 
@@ -106,6 +114,23 @@ mod tests {
             1_500_000_000
         );
         assert_eq!(Timestamp::from_units(3, 2, 10).nanos(), 11_500_000_000);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_division() {
+        let general = |frac: u64, units: u64| {
+            let ns = u128::from(frac).saturating_mul(1_000_000_000) / u128::from(units);
+            i64::try_from(ns).unwrap_or(i64::MAX)
+        };
+        for frac in [0, 1, 999_999, 1_000_000, 999_999_999, 1 << 40, u64::MAX] {
+            for units in [1_000_000, 1_000_000_000] {
+                assert_eq!(
+                    Timestamp::from_parts(0, frac, units).nanos(),
+                    general(frac, units),
+                    "{frac} / {units}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -8,14 +8,16 @@
 //! total, and idle connections are evicted by capture time; every cap that bites is counted in
 //! [`FlowStats`].
 
+mod hash;
 mod seq;
 
+pub use hash::{FastHasher, FastMap, FastState};
 pub use seq::{Chunk, GapReason, HalfStats, HalfStream};
 
 use crate::capture::Timestamp;
 use crate::net::{Packet, TcpSegment, Transport, UdpDatagram};
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
 /// Direction of travel within a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -190,21 +192,59 @@ struct UdpConv {
     last_ts: Timestamp,
 }
 
-type Key = (SocketAddr, SocketAddr);
+/// One end of a conversation, packed so that comparing and hashing it costs a few word
+/// operations (a `SocketAddr` hashes field by field, through its enum tags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Endpoint {
+    ip: u128,
+    port: u16,
+    v6: bool,
+}
+
+impl Endpoint {
+    fn of(addr: SocketAddr) -> Self {
+        let (ip, v6) = match addr.ip() {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), false),
+            IpAddr::V6(a) => (u128::from(a), true),
+        };
+        Self {
+            ip,
+            port: addr.port(),
+            v6,
+        }
+    }
+}
+
+/// A conversation's identity whichever way a packet travels: its two ends in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(Endpoint, Endpoint);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for e in [&self.0, &self.1] {
+            h.write_u64(e.ip as u64);
+            h.write_u64((e.ip >> 64) as u64 ^ (u64::from(e.port) << 1 | u64::from(e.v6)));
+        }
+    }
+}
+
+/// When the table is full, `1 / EVICTION_BATCH_DIVISOR` of it is evicted at once.
+const EVICTION_BATCH_DIVISOR: usize = 16;
 
 fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    let (a, b) = (Endpoint::of(a), Endpoint::of(b));
     if a <= b {
-        (a, b)
+        Key(a, b)
     } else {
-        (b, a)
+        Key(b, a)
     }
 }
 
 /// The conversation table.
 pub struct FlowTable {
     cfg: FlowConfig,
-    tcp: HashMap<Key, TcpConn>,
-    udp: HashMap<Key, UdpConv>,
+    tcp: FastMap<Key, TcpConn>,
+    udp: FastMap<Key, UdpConv>,
     pending_total: usize,
     last_sweep: Timestamp,
     last_at: Option<At>,
@@ -215,13 +255,25 @@ impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
         Self {
             cfg,
-            tcp: HashMap::new(),
-            udp: HashMap::new(),
+            tcp: FastMap::default(),
+            udp: FastMap::default(),
             pending_total: 0,
             last_sweep: Timestamp::default(),
             last_at: None,
             stats: FlowStats::default(),
         }
+    }
+
+    /// Out-of-order bytes buffered over all connections (bounded by the caps in
+    /// [`FlowConfig`], give or take the segment being processed).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_total
+    }
+
+    /// TCP connections and UDP conversations currently tracked (each at most
+    /// [`FlowConfig::max_conns`]).
+    pub fn open_conversations(&self) -> (usize, usize) {
+        (self.tcp.len(), self.udp.len())
     }
 
     /// Feeds one packet.
@@ -262,37 +314,6 @@ impl FlowTable {
         self.udp.clear();
     }
 
-    fn is_server_port(&self, port: u16) -> bool {
-        self.cfg.server_ports.contains(&port)
-    }
-
-    /// Decides which end is the server for a conversation first seen as `src → dst`.
-    fn orient(
-        &self,
-        src: SocketAddr,
-        dst: SocketAddr,
-        seg: Option<&TcpSegment<'_>>,
-    ) -> (SocketAddr, SocketAddr) {
-        if let Some(seg) = seg {
-            if seg.flags.syn {
-                return if seg.flags.ack {
-                    (dst, src)
-                } else {
-                    (src, dst)
-                };
-            }
-        }
-        match (
-            self.is_server_port(src.port()),
-            self.is_server_port(dst.port()),
-        ) {
-            (false, true) => (src, dst),
-            (true, false) => (dst, src),
-            _ if src.port() < 1024 && dst.port() >= 1024 => (dst, src),
-            _ => (src, dst),
-        }
-    }
-
     fn tcp_segment(
         &mut self,
         src: SocketAddr,
@@ -303,13 +324,15 @@ impl FlowTable {
     ) {
         let k = key(src, dst);
         let fresh_syn = seg.flags.syn && !seg.flags.ack;
-        if let Some(conn) = self.tcp.get_mut(&k) {
-            let reused = fresh_syn
-                && conn.info.client == src
-                && (conn.rst_seen || conn.fin_seen.iter().all(|f| *f) || {
-                    let client = &conn.halves[Dir::ToServer.index()];
-                    client.base_seq() != Some(seg.seq.wrapping_add(1)) && client.next_offset() > 0
-                });
+        if fresh_syn {
+            let reused = self.tcp.get(&k).is_some_and(|conn| {
+                conn.info.client == src
+                    && (conn.rst_seen || conn.fin_seen.iter().all(|f| *f) || {
+                        let client = &conn.halves[Dir::ToServer.index()];
+                        client.base_seq() != Some(seg.seq.wrapping_add(1))
+                            && client.next_offset() > 0
+                    })
+            });
             if reused {
                 if let Some(mut old) = self.tcp.remove(&k) {
                     self.pending_total = self.pending_total.saturating_sub(pending_of(&old));
@@ -317,37 +340,34 @@ impl FlowTable {
                 }
             }
         }
-        if !self.tcp.contains_key(&k) {
-            if self.tcp.len() >= self.cfg.max_conns {
-                self.evict_oldest(at, sink);
-            }
-            let (client, server) = self.orient(src, dst, Some(seg));
-            let id = self.stats.tcp_conns;
-            self.stats.tcp_conns += 1;
-            self.tcp.insert(
-                k,
-                TcpConn {
-                    info: ConnInfo {
-                        id,
-                        client,
-                        server,
-                        first: at,
-                    },
-                    halves: [HalfStream::default(), HalfStream::default()],
-                    acked: [None, None],
-                    syn_seen: false,
-                    synack_seen: false,
-                    fin_seen: [false, false],
-                    rst_seen: false,
-                    last_ts: at.ts,
-                    packets: 0,
-                    last: at,
-                },
-            );
+        if self.tcp.len() >= self.cfg.max_conns && !self.tcp.contains_key(&k) {
+            self.evict_oldest(at, sink);
         }
-        let Some(conn) = self.tcp.get_mut(&k) else {
-            return;
-        };
+        // One lookup per packet: the connection is found or created in place.
+        let stats = &mut self.stats;
+        let cfg = &self.cfg;
+        let conn = self.tcp.entry(k).or_insert_with(|| {
+            let (client, server) = orient(cfg, src, dst, Some(seg));
+            let id = stats.tcp_conns;
+            stats.tcp_conns += 1;
+            TcpConn {
+                info: ConnInfo {
+                    id,
+                    client,
+                    server,
+                    first: at,
+                },
+                halves: [HalfStream::default(), HalfStream::default()],
+                acked: [None, None],
+                syn_seen: false,
+                synack_seen: false,
+                fin_seen: [false, false],
+                rst_seen: false,
+                last_ts: at.ts,
+                packets: 0,
+                last: at,
+            }
+        });
         conn.last_ts = at.ts;
         conn.packets += 1;
         conn.last = at;
@@ -357,8 +377,8 @@ impl FlowTable {
             Dir::ToClient
         };
         let delta = segment(conn, dir, seg, at, sink);
+        let conn_pending = pending_of(conn);
         self.account(delta);
-        let conn_pending = self.tcp.get(&k).map(pending_of).unwrap_or(0);
         if conn_pending > self.cfg.max_pending_per_conn {
             self.stats.conn_cap_hits += 1;
             self.give_up_holes(&k, at, sink);
@@ -393,36 +413,33 @@ impl FlowTable {
         sink: &mut dyn FlowSink,
     ) {
         let k = key(src, dst);
-        if !self.udp.contains_key(&k) {
-            if self.udp.len() >= self.cfg.max_conns {
-                self.stats.evicted_for_room += 1;
-                self.udp.clear();
-            }
-            let (client, server) = self.orient(src, dst, None);
-            let id = self.stats.udp_conns;
-            self.stats.udp_conns += 1;
-            self.udp.insert(
-                k,
-                UdpConv {
-                    info: ConnInfo {
-                        id,
-                        client,
-                        server,
-                        first: at,
-                    },
-                    last_ts: at.ts,
+        if self.udp.len() >= self.cfg.max_conns && !self.udp.contains_key(&k) {
+            self.stats.evicted_for_room += 1;
+            self.udp.clear();
+        }
+        let stats = &mut self.stats;
+        let cfg = &self.cfg;
+        let conv = self.udp.entry(k).or_insert_with(|| {
+            let (client, server) = orient(cfg, src, dst, None);
+            let id = stats.udp_conns;
+            stats.udp_conns += 1;
+            UdpConv {
+                info: ConnInfo {
+                    id,
+                    client,
+                    server,
+                    first: at,
                 },
-            );
-        }
-        if let Some(conv) = self.udp.get_mut(&k) {
-            conv.last_ts = at.ts;
-            let dir = if src == conv.info.client {
-                Dir::ToServer
-            } else {
-                Dir::ToClient
-            };
-            sink.udp(&conv.info, at, dir, dgram);
-        }
+                last_ts: at.ts,
+            }
+        });
+        conv.last_ts = at.ts;
+        let dir = if src == conv.info.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        sink.udp(&conv.info, at, dir, dgram);
     }
 
     fn evict_idle(&mut self, at: At, sink: &mut dyn FlowSink) {
@@ -444,17 +461,53 @@ impl FlowTable {
         self.udp.retain(|_, c| at.ts.since(c.last_ts) <= timeout);
     }
 
+    /// Makes room by closing the least recently active connections: a sixteenth of the table
+    /// at once, so that a flood of new connections costs one scan of the table per batch
+    /// rather than one per connection.
     fn evict_oldest(&mut self, at: At, sink: &mut dyn FlowSink) {
-        let oldest = self
+        let mut by_age: Vec<(Timestamp, u64, Key)> = self
             .tcp
             .iter()
-            .min_by_key(|(_, c)| (c.last_ts, c.info.id))
-            .map(|(k, _)| *k);
-        if let Some(mut conn) = oldest.and_then(|k| self.tcp.remove(&k)) {
-            self.stats.evicted_for_room += 1;
-            self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
-            close(&mut conn, at, CloseReason::Idle, sink);
+            .map(|(k, c)| (c.last_ts, c.info.id, *k))
+            .collect();
+        let batch = (by_age.len() / EVICTION_BATCH_DIVISOR).clamp(1, by_age.len().max(1));
+        if by_age.len() > batch {
+            by_age.select_nth_unstable(batch - 1);
+            by_age.truncate(batch);
         }
+        by_age.sort_unstable();
+        for (_, _, k) in by_age {
+            if let Some(mut conn) = self.tcp.remove(&k) {
+                self.stats.evicted_for_room += 1;
+                self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
+                close(&mut conn, at, CloseReason::Idle, sink);
+            }
+        }
+    }
+}
+
+/// Decides which end is the server for a conversation first seen as `src → dst`.
+fn orient(
+    cfg: &FlowConfig,
+    src: SocketAddr,
+    dst: SocketAddr,
+    seg: Option<&TcpSegment<'_>>,
+) -> (SocketAddr, SocketAddr) {
+    if let Some(seg) = seg {
+        if seg.flags.syn {
+            return if seg.flags.ack {
+                (dst, src)
+            } else {
+                (src, dst)
+            };
+        }
+    }
+    let is_server_port = |port: u16| cfg.server_ports.contains(&port);
+    match (is_server_port(src.port()), is_server_port(dst.port())) {
+        (false, true) => (src, dst),
+        (true, false) => (dst, src),
+        _ if src.port() < 1024 && dst.port() >= 1024 => (dst, src),
+        _ => (src, dst),
     }
 }
 

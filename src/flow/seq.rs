@@ -39,6 +39,54 @@ pub enum Chunk<'a> {
     },
 }
 
+/// The last [`TAIL_KEEP`] delivered bytes, in a ring allocated once per stream: delivering a
+/// segment costs one copy of at most `TAIL_KEEP` bytes and never shifts what is kept.
+#[derive(Debug, Default)]
+struct Tail {
+    ring: Vec<u8>,
+    /// Index of the oldest kept byte.
+    head: usize,
+    len: usize,
+}
+
+impl Tail {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.ring.is_empty() {
+            self.ring = vec![0; TAIL_KEEP];
+        }
+        let bytes = &bytes[bytes.len().saturating_sub(TAIL_KEEP)..];
+        let at = (self.head + self.len) % TAIL_KEEP;
+        let first = bytes.len().min(TAIL_KEEP - at);
+        self.ring[at..at + first].copy_from_slice(&bytes[..first]);
+        self.ring[..bytes.len() - first].copy_from_slice(&bytes[first..]);
+        let len = self.len + bytes.len();
+        if len > TAIL_KEEP {
+            self.head = (self.head + len - TAIL_KEEP) % TAIL_KEEP;
+            self.len = TAIL_KEEP;
+        } else {
+            self.len = len;
+        }
+    }
+
+    /// True when the kept bytes from position `from` (0 = oldest kept) equal `other`, which
+    /// must lie within what is kept.
+    fn matches(&self, from: usize, other: &[u8]) -> bool {
+        let at = (self.head + from) % TAIL_KEEP;
+        let first = other.len().min(TAIL_KEEP - at);
+        self.ring.get(at..at + first) == Some(&other[..first])
+            && self.ring.get(..other.len() - first) == Some(&other[first..])
+    }
+}
+
 #[derive(Debug)]
 struct Pending {
     bytes: Vec<u8>,
@@ -65,7 +113,7 @@ pub struct HalfStream {
     next: u64,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
-    tail: Vec<u8>,
+    tail: Tail,
     fin_offset: Option<u64>,
     /// Highest offset the peer has acknowledged.
     peer_acked: u64,
@@ -135,6 +183,7 @@ impl HalfStream {
             self.fin_offset.get_or_insert(offset + len + missing);
         }
         if len == 0 && missing == 0 {
+            self.release_if_finished();
             return 0;
         }
         // A keep-alive repeats the byte before `next` (or sends none): not a retransmission.
@@ -167,8 +216,18 @@ impl HalfStream {
                 self.skip(rest_missing, GapReason::SnaplenCut, out);
             }
             self.drain(out);
+            self.release_if_finished();
         }
         self.pending_bytes as isize - before
+    }
+
+    /// Once the direction is complete up to its FIN, the kept tail goes: what stays of a
+    /// finished connection until it is evicted should be small. (A retransmission after this
+    /// is still counted, just not compared.)
+    fn release_if_finished(&mut self) {
+        if self.fin_offset == Some(self.next) && self.pending.is_empty() {
+            self.tail = Tail::default();
+        }
     }
 
     /// The peer acknowledged everything before `acked`. A hole below it that already has data
@@ -226,15 +285,7 @@ impl HalfStream {
         });
         self.next += bytes.len() as u64;
         self.stats.delivered += bytes.len() as u64;
-        if bytes.len() >= TAIL_KEEP {
-            self.tail.clear();
-            self.tail
-                .extend_from_slice(&bytes[bytes.len() - TAIL_KEEP..]);
-        } else {
-            let excess = (self.tail.len() + bytes.len()).saturating_sub(TAIL_KEEP);
-            self.tail.drain(..excess);
-            self.tail.extend_from_slice(bytes);
-        }
+        self.tail.push(bytes);
     }
 
     fn skip(&mut self, len: u64, reason: GapReason, out: &mut dyn FnMut(Chunk<'_>)) {
@@ -281,13 +332,20 @@ impl HalfStream {
         let end = offset + payload.len() as u64;
         let mut cursor = offset;
         let mut pieces: Vec<(u64, u64)> = Vec::new();
-        // Existing entries that overlap [offset, end), in order.
-        let overlapping: Vec<(u64, u64)> = self
-            .pending
-            .range(..end)
-            .filter(|(&o, p)| o + p.bytes.len() as u64 > offset)
-            .map(|(&o, p)| (o, o + p.bytes.len() as u64))
-            .collect();
+        // Existing entries that overlap [offset, end), in order. Non-empty entries never
+        // overlap each other, so walking back from `end` can stop at the first one that ends
+        // before `offset`: the cost is the overlap, not the buffer (a stream of segments each
+        // overlapping the last used to make this quadratic).
+        let mut overlapping: Vec<(u64, u64)> = Vec::new();
+        for (&o, p) in self.pending.range(..end).rev() {
+            let e = o + p.bytes.len() as u64;
+            if e > offset {
+                overlapping.push((o, e));
+            } else if !p.bytes.is_empty() {
+                break;
+            }
+        }
+        overlapping.reverse();
         for (o, e) in overlapping {
             if o > cursor {
                 pieces.push((cursor, o));
@@ -300,13 +358,24 @@ impl HalfStream {
         }
         let last = pieces.last().map(|&(_, e)| e);
         for (s, e) in pieces {
-            let bytes = payload[(s - offset) as usize..(e - offset) as usize].to_vec();
-            self.pending_bytes += bytes.len();
+            let slice = &payload[(s - offset) as usize..(e - offset) as usize];
+            self.pending_bytes += slice.len();
             let piece_missing = if Some(e) == last && e == end {
                 missing
             } else {
                 0
             };
+            // A piece that continues the entry before it joins it, so that segments sliding
+            // forward a few bytes at a time leave one entry, not one per step.
+            if let Some((&po, prev)) = self.pending.range_mut(..s).next_back() {
+                if prev.missing == 0 && !prev.bytes.is_empty() && po + prev.bytes.len() as u64 == s
+                {
+                    prev.bytes.extend_from_slice(slice);
+                    prev.missing = piece_missing;
+                    continue;
+                }
+            }
+            let bytes = slice.to_vec();
             self.pending.insert(
                 s,
                 Pending {
@@ -349,9 +418,8 @@ impl HalfStream {
         if s >= t {
             return;
         }
-        let kept = &self.tail[(s - tail_start) as usize..(t - tail_start) as usize];
         let again = &copy[(s - offset) as usize..(t - offset) as usize];
-        if kept != again {
+        if !self.tail.matches((s - tail_start) as usize, again) {
             self.stats.inconsistent_overlaps += 1;
         }
     }
@@ -397,6 +465,33 @@ mod tests {
         let mut h = HalfStream::default();
         h.on_syn(isn);
         h
+    }
+
+    /// Found by tests/hostile.rs (endless overlapping retransmissions): behind a hole, each
+    /// segment starting one byte after the last made buffering scan every buffered piece.
+    #[test]
+    fn overlapping_segments_behind_a_hole_buffer_in_linear_time() {
+        let stream: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = syn_at(999);
+        let (mut data, mut gaps) = (Vec::new(), Vec::new());
+        let n = 60_000;
+        for i in 0..n {
+            let at = 100 + i;
+            h.push(
+                1000 + at as u32,
+                &stream[at..at + 1400],
+                0,
+                false,
+                &mut |c| collect(c, &mut data, &mut gaps),
+            );
+        }
+        assert!(data.is_empty());
+        assert_eq!(h.pending_bytes(), n - 1 + 1400);
+        h.push(1000, &stream[..100], 0, false, &mut |c| {
+            collect(c, &mut data, &mut gaps)
+        });
+        assert_eq!(data, &stream[..100 + n - 1 + 1400]);
+        assert!(gaps.is_empty());
     }
 
     #[test]
@@ -524,6 +619,29 @@ mod tests {
             gaps,
             vec![(0, 2, GapReason::GaveUp), (4, 3, GapReason::GaveUp)]
         );
+    }
+
+    #[test]
+    fn retransmission_compared_across_the_tail_ring_wrap() {
+        let mut h = syn_at(0);
+        let stream: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let segs: Vec<(u32, &[u8], u64)> = stream
+            .chunks(700)
+            .enumerate()
+            .map(|(i, c)| (1 + (i * 700) as u32, c, 0))
+            .collect();
+        let (data, _) = run(&mut h, &segs);
+        assert_eq!(data, stream);
+        // Offsets 3500..4500 sit on both sides of the ring's wrap point.
+        let from = 3500;
+        let again = &stream[from..from + 1000];
+        run(&mut h, &[(1 + from as u32, again, 0)]);
+        assert_eq!(h.stats.inconsistent_overlaps, 0);
+        let mut altered = again.to_vec();
+        altered[999] ^= 1;
+        run(&mut h, &[(1 + from as u32, &altered, 0)]);
+        assert_eq!(h.stats.inconsistent_overlaps, 1);
+        assert_eq!(h.stats.retransmitted, 2);
     }
 
     #[test]

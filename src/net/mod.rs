@@ -11,7 +11,7 @@ pub mod link;
 
 use crate::capture::{Frame, Timestamp};
 use etherparse::defrag::IpDefragPool;
-use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, SlicedPacket, TcpSlice, UdpSlice};
+use etherparse::{IpNumber, LaxIpSlice, SlicedPacket, TcpSlice, UdpSlice};
 use link::{IpVersion, LinkOutcome};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -165,12 +165,14 @@ impl NetDecoder {
             LinkOutcome::Ip(version, ip) => (version, ip),
             LinkOutcome::NotIp => return Ok(Decoded::NotIp),
         };
-        let sliced = LaxSlicedPacket::from_ip(ip).map_err(|e| NetError::Malformed {
+        // Only the IP layer is sliced here (not through `LaxSlicedPacket`, which would also
+        // parse the transport header, only for `transport` to parse it again).
+        let (sliced, _) = LaxIpSlice::from_slice(ip).map_err(|e| NetError::Malformed {
             layer: ip_layer(version),
             reason: e.to_string(),
         })?;
-        let (src, dst, payload, claimed_total) = match &sliced.net {
-            Some(LaxNetSlice::Ipv4(v4)) => {
+        let (src, dst, payload, claimed_total) = match &sliced {
+            LaxIpSlice::Ipv4(v4) => {
                 let h = v4.header();
                 (
                     IpAddr::V4(h.source_addr()),
@@ -179,7 +181,7 @@ impl NetDecoder {
                     usize::from(h.total_len()),
                 )
             }
-            Some(LaxNetSlice::Ipv6(v6)) => {
+            LaxIpSlice::Ipv6(v6) => {
                 let h = v6.header();
                 (
                     IpAddr::V6(h.source_addr()),
@@ -188,7 +190,6 @@ impl NetDecoder {
                     40 + usize::from(h.payload_length()),
                 )
             }
-            Some(LaxNetSlice::Arp(_)) | None => return Ok(Decoded::NotIp),
         };
         if payload.fragmented {
             return self.defragment(ip, ts, src, dst);
@@ -281,37 +282,45 @@ fn transport(proto: IpNumber, bytes: &[u8], missing: u32) -> Result<Transport<'_
                 layer: "TCP",
                 reason: e.to_string(),
             })?;
-            Ok(Transport::Tcp(TcpSegment {
-                src_port: tcp.source_port(),
-                dst_port: tcp.destination_port(),
-                seq: tcp.sequence_number(),
-                ack: tcp.acknowledgment_number(),
-                flags: TcpFlags {
-                    syn: tcp.syn(),
-                    ack: tcp.ack(),
-                    fin: tcp.fin(),
-                    rst: tcp.rst(),
-                    psh: tcp.psh(),
-                },
-                window: tcp.window_size(),
-                payload: Cow::Borrowed(tcp.payload()),
-                missing,
-            }))
+            Ok(tcp_segment(&tcp, missing))
         }
         IpNumber::UDP => {
             let udp = UdpSlice::from_slice_lax(bytes).map_err(|e| NetError::Malformed {
                 layer: "UDP",
                 reason: e.to_string(),
             })?;
-            Ok(Transport::Udp(UdpDatagram {
-                src_port: udp.source_port(),
-                dst_port: udp.destination_port(),
-                payload: Cow::Borrowed(udp.payload()),
-                missing,
-            }))
+            Ok(udp_datagram(&udp, missing))
         }
         other => Ok(Transport::Other(other.0)),
     }
+}
+
+fn tcp_segment<'a>(tcp: &TcpSlice<'a>, missing: u32) -> Transport<'a> {
+    Transport::Tcp(TcpSegment {
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+            psh: tcp.psh(),
+        },
+        window: tcp.window_size(),
+        payload: Cow::Borrowed(tcp.payload()),
+        missing,
+    })
+}
+
+fn udp_datagram<'a>(udp: &UdpSlice<'a>, missing: u32) -> Transport<'a> {
+    Transport::Udp(UdpDatagram {
+        src_port: udp.source_port(),
+        dst_port: udp.destination_port(),
+        payload: Cow::Borrowed(udp.payload()),
+        missing,
+    })
 }
 
 fn ip_layer(version: IpVersion) -> &'static str {

@@ -12,13 +12,12 @@ pub mod kerberos;
 pub mod records;
 pub mod smb;
 
-use crate::flow::{At, CloseReason, ConnInfo, Dir, FlowSink, TcpEvent};
+use crate::flow::{At, ConnInfo, Dir, FastMap, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
 use dns::NameTable;
 use kerberos::{KdcTracker, KrbExchange};
 use records::Record;
 use smb::{Sinks, SmbConnection};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// Ports and what to collect.
@@ -86,14 +85,15 @@ struct TcpState {
     data_seen: bool,
     /// DNS over TCP: the server's bytes not yet framed.
     dns_buf: Vec<u8>,
+    /// The SMB state, for an SMB connection (kept here so one lookup per event finds both).
+    smb: Option<Box<SmbConnection>>,
 }
 
 /// Builds an [`Analysis`] from flow events.
 #[derive(Debug)]
 pub struct Analyzer {
     opts: SetupOptions,
-    tcp: HashMap<u64, TcpState>,
-    smb: HashMap<u64, SmbConnection>,
+    tcp: FastMap<u64, TcpState>,
     done_smb: Vec<SmbConnection>,
     kdc: KdcTracker,
     names: NameTable,
@@ -105,8 +105,7 @@ impl Analyzer {
     pub fn new(opts: SetupOptions) -> Self {
         Self {
             opts,
-            tcp: HashMap::new(),
-            smb: HashMap::new(),
+            tcp: FastMap::default(),
             done_smb: Vec::new(),
             kdc: KdcTracker::default(),
             names: NameTable::default(),
@@ -118,7 +117,7 @@ impl Analyzer {
     /// Ends the analysis. Call after the flow table's `finish`, which closes every connection.
     pub fn finish(mut self) -> Analysis {
         let mut smb: Vec<SmbConnection> = self.done_smb;
-        smb.extend(self.smb.into_values());
+        smb.extend(self.tcp.into_values().filter_map(|t| t.smb).map(|c| *c));
         smb.sort_by_key(|c| c.conn.first.frame);
         self.records.sort_by_key(Record::frame);
         Analysis {
@@ -129,32 +128,20 @@ impl Analyzer {
             records: self.records,
         }
     }
-
-    fn kind_of(&self, server: SocketAddr) -> Kind {
-        let port = server.port();
-        if self.opts.smb_ports.contains(&port) {
-            Kind::Smb
-        } else if self.opts.kerberos_ports.contains(&port) {
-            Kind::Kerberos
-        } else if port == 53 {
-            Kind::Dns
-        } else {
-            Kind::Unknown
-        }
-    }
 }
 
 impl FlowSink for Analyzer {
     fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
-        let kind = self.kind_of(conn.server);
-        let state = self.tcp.entry(conn.id).or_insert(TcpState {
-            kind,
+        let opts = &self.opts;
+        let state = self.tcp.entry(conn.id).or_insert_with(|| TcpState {
+            kind: kind_of(opts, conn.server),
             syn: None,
             synack: false,
             reset: None,
             last: at,
             data_seen: false,
             dns_buf: Vec::new(),
+            smb: None,
         });
         state.last = at;
         let closing = matches!(event, TcpEvent::Closed { .. });
@@ -178,9 +165,15 @@ impl FlowSink for Analyzer {
             }
             _ => {}
         }
-        let kind = state.kind;
-        match kind {
-            Kind::Smb => self.smb_event(conn, at, event),
+        match state.kind {
+            Kind::Smb => {
+                let handshake = state.syn.is_some();
+                let c = state
+                    .smb
+                    .get_or_insert_with(|| Box::new(SmbConnection::new(conn, handshake)));
+                let records = self.opts.keep_records.then_some(&mut self.records);
+                smb_event(c, records, at, event);
+            }
             Kind::Kerberos => match event {
                 TcpEvent::Data { dir, bytes, .. } => {
                     let mut recs = Vec::new();
@@ -217,6 +210,10 @@ impl FlowSink for Analyzer {
                         });
                     }
                 }
+                // Every close reason ends the connection's record.
+                if let Some(c) = state.smb {
+                    self.done_smb.push(*c);
+                }
             }
         }
     }
@@ -238,59 +235,52 @@ impl FlowSink for Analyzer {
     }
 }
 
-impl Analyzer {
-    fn smb_event(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
-        let keep = self.opts.keep_records;
-        let handshake = self.tcp.get(&conn.id).is_some_and(|t| t.syn.is_some());
-        let mut records = std::mem::take(&mut self.records);
-        {
-            let c = self
-                .smb
-                .entry(conn.id)
-                .or_insert_with(|| SmbConnection::new(conn, handshake));
-            let mut sinks = Sinks {
-                records: keep.then_some(&mut records),
-            };
-            match event {
-                TcpEvent::Syn => {
-                    c.syn.get_or_insert(at);
-                }
-                TcpEvent::SynAck => {
-                    c.synack.get_or_insert(at);
-                }
-                TcpEvent::Data { dir, offset, bytes } => c.data(at, dir, offset, bytes, &mut sinks),
-                TcpEvent::Gap {
-                    dir, len, reason, ..
-                } => c.gap(at, dir, len, reason, &mut sinks),
-                TcpEvent::Ack {
-                    dir: Dir::ToClient,
-                    acked,
-                    ..
-                } => c.server_ack(at, acked),
-                TcpEvent::Ack { .. } => {}
-                TcpEvent::Fin { dir } => c.fins.push((dir, at)),
-                TcpEvent::Rst { dir } => c.rsts.push((dir, at)),
-                TcpEvent::Closed { reason, .. } => {
-                    c.close(reason, at, &mut sinks);
-                }
-            }
-        }
-        self.records = records;
-        if let Some(c) = self.smb.get(&conn.id) {
-            if matches!(
-                c.closed,
-                Some((
-                    CloseReason::Idle | CloseReason::Reused | CloseReason::CaptureEnd,
-                    _
-                ))
-            ) {
-                if let Some(c) = self.smb.remove(&conn.id) {
-                    self.done_smb.push(c);
-                }
-            }
-        }
+/// What a TCP connection carries, judged by its server port.
+fn kind_of(opts: &SetupOptions, server: SocketAddr) -> Kind {
+    let port = server.port();
+    if opts.smb_ports.contains(&port) {
+        Kind::Smb
+    } else if opts.kerberos_ports.contains(&port) {
+        Kind::Kerberos
+    } else if port == 53 {
+        Kind::Dns
+    } else {
+        Kind::Unknown
     }
+}
 
+/// Applies one flow event to an SMB connection; dissection records go to `records` when kept.
+fn smb_event(
+    c: &mut SmbConnection,
+    records: Option<&mut Vec<Record>>,
+    at: At,
+    event: TcpEvent<'_>,
+) {
+    let mut sinks = Sinks { records };
+    match event {
+        TcpEvent::Syn => {
+            c.syn.get_or_insert(at);
+        }
+        TcpEvent::SynAck => {
+            c.synack.get_or_insert(at);
+        }
+        TcpEvent::Data { dir, offset, bytes } => c.data(at, dir, offset, bytes, &mut sinks),
+        TcpEvent::Gap {
+            dir, len, reason, ..
+        } => c.gap(at, dir, len, reason, &mut sinks),
+        TcpEvent::Ack {
+            dir: Dir::ToClient,
+            acked,
+            ..
+        } => c.server_ack(at, acked),
+        TcpEvent::Ack { .. } => {}
+        TcpEvent::Fin { dir } => c.fin(dir, at),
+        TcpEvent::Rst { dir } => c.rsts.push((dir, at)),
+        TcpEvent::Closed { reason, .. } => c.close(reason, at, &mut sinks),
+    }
+}
+
+impl Analyzer {
     fn dns_tcp(&mut self, id: u64, at: At, dir: Dir, bytes: &[u8]) {
         let Some(state) = self.tcp.get_mut(&id) else {
             return;

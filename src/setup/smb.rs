@@ -30,6 +30,10 @@ use std::collections::{HashMap, VecDeque};
 /// Bytes of a record kept for parsing: every setup message fits, and a READ/WRITE header with
 /// plenty to spare.
 pub const KEEP_PREFIX: usize = 64 * 1024;
+/// Bytes kept of a record that carries a single non-setup message (a READ, a WRITE, ...) or an
+/// encrypted one: the SMB2 header and any fixed body fit, and the data after it is skipped by
+/// length, never copied.
+pub const BULK_KEEP: usize = 512;
 /// At most this many requests of non-setup commands await their responses per connection.
 const MAX_PENDING_OTHER: usize = 8192;
 
@@ -233,7 +237,8 @@ pub struct SmbConnection {
     pub encrypted: Option<Moment>,
     pub encrypted_messages: u64,
     pub netbios: Option<NetbiosSession>,
-    /// Messages parsed from a record that was cut short, and the first of them.
+    /// Setup messages (NEGOTIATE, SESSION_SETUP, TREE_CONNECT) parsed from a record that was
+    /// cut short, and the first of them.
     pub cut_messages: u64,
     pub first_cut: Option<Moment>,
     /// The capture started after the connection did.
@@ -251,22 +256,103 @@ pub struct SmbConnection {
     framers: [Framer; 2],
 }
 
-/// A complete (or cut) session-service record.
-struct RawRecord {
+/// A complete (or cut) session-service record, or the kept prefix of a bulk one.
+struct RawRecord<'a> {
     nbss_type: u8,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
     cut: bool,
 }
 
 /// Cuts one direction's bytes into records.
+///
+/// Records are handed on straight from the input when they lie whole inside one piece of it;
+/// only a record (prefix) split across pieces is copied, into buffers that are reused.
 #[derive(Debug, Default, Clone)]
 struct Framer {
+    /// The start of a record that has not arrived whole yet (NBSS header included).
     buf: Vec<u8>,
     synced: bool,
     /// Bytes of the current record still to pass unread.
     skip: u64,
-    /// The kept prefix of the record being skipped.
-    held: Option<(u8, Vec<u8>)>,
+    /// The kept prefix (NBSS header excluded) of the record being skipped, if any.
+    held: Option<u8>,
+    held_bytes: Vec<u8>,
+}
+
+/// How much of a record the framer can see and what to keep of it.
+enum Plan {
+    /// The bytes at hand cannot start a record.
+    Invalid,
+    /// At least this many bytes (from the record's start) are needed to go on.
+    NeedMore(usize),
+    Record {
+        nbss_type: u8,
+        /// NBSS header plus length.
+        total: usize,
+        /// Bytes from the record's start to keep (header included).
+        keep: usize,
+    },
+}
+
+/// SMB2 commands whose bodies setup analysis reads; everything else needs only its header and
+/// fixed body.
+fn is_setup_command(cmd: u16) -> bool {
+    matches!(
+        Smb2Command(cmd),
+        Smb2Command::NEGOTIATE
+            | Smb2Command::SESSION_SETUP
+            | Smb2Command::TREE_CONNECT
+            | Smb2Command::TREE_DISCONNECT
+            | Smb2Command::LOGOFF
+    )
+}
+
+/// True when only the first [`BULK_KEEP`] bytes of a payload can matter: a single plain
+/// message of a non-setup command (READ, WRITE, ...), or an encrypted message, whose
+/// transform header is all that is readable.
+fn is_bulk(payload: &[u8]) -> bool {
+    match payload {
+        [0xfe, b'S', b'M', b'B', ..] => {
+            let cmd = payload
+                .get(12..14)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]));
+            let next = payload
+                .get(20..24)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            matches!((cmd, next), (Some(c), Some(0)) if !is_setup_command(c))
+        }
+        [0xfd, b'S', b'M', b'B', ..] => true,
+        _ => false,
+    }
+}
+
+fn plan(src: &[u8]) -> Plan {
+    let [nbss_type, l0, l1, l2, ..] = *src else {
+        return Plan::NeedMore(nbss::HEADER_LEN);
+    };
+    if !matches!(nbss_type, 0x00 | 0x81..=0x85) {
+        return Plan::Invalid;
+    }
+    let total = nbss::HEADER_LEN + u32::from_be_bytes([0, l0, l1, l2]) as usize;
+    let mut keep = total.min(nbss::HEADER_LEN + KEEP_PREFIX);
+    if nbss_type == 0x00 && keep > nbss::HEADER_LEN + BULK_KEEP {
+        // The first header decides whether the rest is bulk.
+        let peek = nbss::HEADER_LEN + smb2::HEADER_LEN;
+        if src.len() < peek {
+            return Plan::NeedMore(peek);
+        }
+        if is_bulk(&src[nbss::HEADER_LEN..]) {
+            keep = nbss::HEADER_LEN + BULK_KEEP;
+        }
+    }
+    if src.len() < keep {
+        return Plan::NeedMore(keep);
+    }
+    Plan::Record {
+        nbss_type,
+        total,
+        keep,
+    }
 }
 
 fn plausible_header(b: &[u8]) -> bool {
@@ -279,21 +365,23 @@ fn plausible_header(b: &[u8]) -> bool {
     }
 }
 
+/// What [`Framer::take`] did with the bytes it was shown.
+enum Took {
+    /// This many bytes were consumed.
+    Bytes(usize),
+    NeedMore,
+    Invalid,
+}
+
 impl Framer {
-    fn data(&mut self, mut input: &[u8], out: &mut Vec<RawRecord>) {
+    fn data(&mut self, mut input: &[u8], out: &mut dyn FnMut(RawRecord<'_>)) {
         while !input.is_empty() {
             if self.skip > 0 {
                 let n = (self.skip.min(input.len() as u64)) as usize;
                 self.skip -= n as u64;
                 input = &input[n..];
                 if self.skip == 0 {
-                    if let Some((nbss_type, bytes)) = self.held.take() {
-                        out.push(RawRecord {
-                            nbss_type,
-                            bytes,
-                            cut: false,
-                        });
-                    }
+                    self.release_held(out);
                 }
                 continue;
             }
@@ -301,66 +389,101 @@ impl Framer {
                 self.buf.extend_from_slice(input);
                 input = &[];
                 self.resync();
-                if !self.synced {
-                    break;
+                if self.synced {
+                    self.records_from_buf(out);
                 }
-            } else if self.buf.len() < nbss::HEADER_LEN {
-                let n = (nbss::HEADER_LEN - self.buf.len()).min(input.len());
-                self.buf.extend_from_slice(&input[..n]);
-                input = &input[n..];
+                continue;
             }
-            self.records(&mut input, out);
+            if self.buf.is_empty() {
+                // Fast path: whole records (or whole kept prefixes) straight from the input.
+                match self.take(input, out) {
+                    Took::Bytes(n) => {
+                        input = &input[n..];
+                        continue;
+                    }
+                    Took::Invalid => {
+                        self.synced = false;
+                        continue;
+                    }
+                    Took::NeedMore => {}
+                }
+            }
+            let need = match plan(&self.buf) {
+                Plan::NeedMore(n) => n,
+                _ => nbss::HEADER_LEN,
+            };
+            let n = need.saturating_sub(self.buf.len()).max(1).min(input.len());
+            self.buf.extend_from_slice(&input[..n]);
+            input = &input[n..];
+            self.records_from_buf(out);
         }
     }
 
-    /// Consumes complete records from `buf` (then `input`) while synced.
-    fn records(&mut self, input: &mut &[u8], out: &mut Vec<RawRecord>) {
-        loop {
-            if !self.synced || self.buf.len() < nbss::HEADER_LEN {
-                return;
-            }
-            let nbss_type = self.buf[0];
-            let len = (u32::from_be_bytes([0, self.buf[1], self.buf[2], self.buf[3]])) as usize;
-            if !matches!(nbss_type, 0x00 | 0x81..=0x85) {
-                self.synced = false;
-                self.resync();
-                continue;
-            }
-            let total = nbss::HEADER_LEN + len;
-            let keep = total.min(nbss::HEADER_LEN + KEEP_PREFIX);
-            if self.buf.len() < keep {
-                let n = (keep - self.buf.len()).min(input.len());
-                self.buf.extend_from_slice(&input[..n]);
-                *input = &input[n..];
-            }
-            if self.buf.len() < keep {
-                return;
-            }
-            let rest = self.buf.split_off(keep);
-            let mut record = std::mem::replace(&mut self.buf, rest);
-            record.drain(..nbss::HEADER_LEN);
-            if keep == total {
-                out.push(RawRecord {
-                    nbss_type,
-                    bytes: record,
-                    cut: false,
-                });
-            } else {
-                // Only the prefix matters; the rest is bulk data to pass over.
-                let already = self.buf.len().min(total - keep);
-                self.buf.drain(..already);
-                self.skip = (total - keep - already) as u64;
-                if self.skip == 0 {
-                    out.push(RawRecord {
-                        nbss_type,
-                        bytes: record,
-                        cut: false,
-                    });
-                } else {
-                    self.held = Some((nbss_type, record));
-                    return;
+    /// Frames one record at the start of `src`: hands it on, or holds its kept prefix while
+    /// the rest is skipped.
+    fn take(&mut self, src: &[u8], out: &mut dyn FnMut(RawRecord<'_>)) -> Took {
+        let (nbss_type, total, keep) = match plan(src) {
+            Plan::Invalid => return Took::Invalid,
+            Plan::NeedMore(_) => return Took::NeedMore,
+            Plan::Record {
+                nbss_type,
+                total,
+                keep,
+            } => (nbss_type, total, keep),
+        };
+        let kept = &src[nbss::HEADER_LEN..keep];
+        // Only the prefix matters; the rest is bulk data to pass over.
+        let already = (src.len() - keep).min(total - keep);
+        let rest = (total - keep - already) as u64;
+        if rest == 0 {
+            out(RawRecord {
+                nbss_type,
+                bytes: kept,
+                cut: false,
+            });
+        } else {
+            self.skip = rest;
+            self.held = Some(nbss_type);
+            self.held_bytes.clear();
+            self.held_bytes.extend_from_slice(kept);
+        }
+        Took::Bytes(keep + already)
+    }
+
+    /// Consumes complete records from `buf` while synced.
+    fn records_from_buf(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut at = 0;
+        while self.synced && self.skip == 0 && at < buf.len() {
+            match self.take(&buf[at..], out) {
+                Took::Bytes(n) => at += n,
+                Took::NeedMore => break,
+                Took::Invalid => {
+                    buf.drain(..at);
+                    at = 0;
+                    self.synced = false;
+                    std::mem::swap(&mut self.buf, &mut buf);
+                    self.resync();
+                    std::mem::swap(&mut self.buf, &mut buf);
                 }
             }
+        }
+        buf.drain(..at);
+        self.buf = buf;
+    }
+
+    /// Nothing buffered, held or being skipped.
+    fn is_idle(&self) -> bool {
+        self.buf.is_empty() && self.skip == 0 && self.held.is_none()
+    }
+
+    fn release_held(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
+        if let Some(nbss_type) = self.held.take() {
+            out(RawRecord {
+                nbss_type,
+                bytes: &self.held_bytes,
+                cut: false,
+            });
         }
     }
 
@@ -380,20 +503,14 @@ impl Framer {
 
     /// `len` bytes will never arrive. A gap inside skipped bulk data costs nothing; a gap inside
     /// a kept record yields what was kept as a cut record.
-    fn gap(&mut self, len: u64, out: &mut Vec<RawRecord>) {
+    fn gap(&mut self, len: u64, out: &mut dyn FnMut(RawRecord<'_>)) {
         if self.skip > 0 {
             if len < self.skip {
                 self.skip -= len;
                 return;
             }
             self.skip = 0;
-            if let Some((nbss_type, bytes)) = self.held.take() {
-                out.push(RawRecord {
-                    nbss_type,
-                    bytes,
-                    cut: false,
-                });
-            }
+            self.release_held(out);
         } else {
             self.flush_partial(out);
         }
@@ -402,18 +519,13 @@ impl Framer {
     }
 
     /// The stream ended: a record in progress is yielded as cut.
-    fn flush_partial(&mut self, out: &mut Vec<RawRecord>) {
-        if let Some((nbss_type, bytes)) = self.held.take() {
-            out.push(RawRecord {
-                nbss_type,
-                bytes,
-                cut: false,
-            });
+    fn flush_partial(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
+        if self.held.is_some() {
+            self.release_held(out);
         } else if self.synced && self.buf.len() > nbss::HEADER_LEN {
-            let nbss_type = self.buf[0];
-            out.push(RawRecord {
-                nbss_type,
-                bytes: self.buf[nbss::HEADER_LEN..].to_vec(),
+            out(RawRecord {
+                nbss_type: self.buf[0],
+                bytes: &self.buf[nbss::HEADER_LEN..],
                 cut: true,
             });
         }
@@ -427,6 +539,10 @@ pub struct Sinks<'a> {
 }
 
 impl Sinks<'_> {
+    fn keeping(&self) -> bool {
+        self.records.is_some()
+    }
+
     fn push(&mut self, r: Record) {
         if let Some(v) = self.records.as_mut() {
             v.push(r);
@@ -469,12 +585,11 @@ impl SmbConnection {
 
     pub fn data(&mut self, at: At, dir: Dir, offset: u64, bytes: &[u8], sinks: &mut Sinks<'_>) {
         self.last = Some(at);
-        let mut raw = Vec::new();
-        self.framers[dir.index()].data(bytes, &mut raw);
         let end = offset + bytes.len() as u64;
-        for r in raw {
-            self.record(at, dir, end, r, sinks);
-        }
+        // The framer is taken out for the call so that its records can update the rest.
+        let mut framer = std::mem::take(&mut self.framers[dir.index()]);
+        framer.data(bytes, &mut |r| self.record(at, dir, end, r, sinks));
+        self.framers[dir.index()] = framer;
     }
 
     pub fn gap(&mut self, at: At, dir: Dir, len: u64, reason: GapReason, sinks: &mut Sinks<'_>) {
@@ -484,11 +599,27 @@ impl SmbConnection {
             len,
             reason,
         });
-        let mut raw = Vec::new();
-        self.framers[dir.index()].gap(len, &mut raw);
-        for r in raw {
-            self.record(at, dir, 0, r, sinks);
+        let mut framer = std::mem::take(&mut self.framers[dir.index()]);
+        framer.gap(len, &mut |r| self.record(at, dir, 0, r, sinks));
+        self.framers[dir.index()] = framer;
+    }
+
+    /// A FIN in `dir`. Buffers the framers no longer hold anything in are given back: a
+    /// finished connection waits in the tables until it is evicted, and should be small.
+    pub fn fin(&mut self, dir: Dir, at: At) {
+        self.fins.push((dir, at));
+        for f in &mut self.framers {
+            if f.is_idle() {
+                *f = Framer {
+                    synced: f.synced,
+                    ..Framer::default()
+                };
+            }
         }
+        self.exchanges.shrink_to_fit();
+        self.pending.shrink_to_fit();
+        self.pending_other.shrink_to_fit();
+        self.unacked.shrink_to_fit();
     }
 
     /// The server acknowledged the client's stream up to `acked`.
@@ -509,46 +640,44 @@ impl SmbConnection {
 
     pub fn close(&mut self, reason: CloseReason, at: At, sinks: &mut Sinks<'_>) {
         for dir in [Dir::ToServer, Dir::ToClient] {
-            let mut raw = Vec::new();
-            self.framers[dir.index()].flush_partial(&mut raw);
-            for r in raw {
-                self.record(at, dir, 0, r, sinks);
-            }
+            let mut framer = std::mem::take(&mut self.framers[dir.index()]);
+            framer.flush_partial(&mut |r| self.record(at, dir, 0, r, sinks));
         }
         self.other_unanswered += self.pending_other.len() as u64;
-        self.pending_other.clear();
         self.closed = Some((reason, at));
-        self.framers = [Framer::default(), Framer::default()];
-        self.pending.clear();
-        self.unacked.clear();
+        // A finished connection keeps its exchanges only: the tables and buffers of a live one
+        // are dropped, not just emptied, so their capacity goes too.
+        self.pending_other = HashMap::new();
+        self.pending = HashMap::new();
+        self.unacked = VecDeque::new();
+        self.exchanges.shrink_to_fit();
+        self.gaps.shrink_to_fit();
     }
 
-    fn record(&mut self, at: At, dir: Dir, end: u64, raw: RawRecord, sinks: &mut Sinks<'_>) {
+    fn record(&mut self, at: At, dir: Dir, end: u64, raw: RawRecord<'_>, sinks: &mut Sinks<'_>) {
         match raw.nbss_type {
             0x00 => {}
             0x85 => return,
-            t => return self.netbios_record(at, t, &raw.bytes),
+            t => return self.netbios_record(at, t, raw.bytes),
         }
-        let payload = &raw.bytes[..];
+        let payload = raw.bytes;
         match payload.get(..4) {
             Some(b"\xfeSMB") => {
-                let mut truncated_tail = false;
-                for item in smb2::messages(payload) {
-                    match item {
-                        Ok(msg) => {
-                            let cut = raw.cut || matches!(&msg.body, Err(e) if e.is_truncated());
-                            if cut {
-                                self.cut_messages += 1;
-                                self.first_cut.get_or_insert(at);
-                            }
-                            self.smb2_message(at, dir, end, &msg, cut, sinks);
-                        }
-                        Err(_) => truncated_tail = true,
+                // A message too cut to name its command cannot be tied to setup: skipped.
+                for msg in smb2::messages(payload).flatten() {
+                    let cut = raw.cut || matches!(&msg.body, Err(e) if e.is_truncated());
+                    // Only cuts that touch connection setup matter to the findings.
+                    let setup = matches!(
+                        msg.header.command,
+                        Smb2Command::NEGOTIATE
+                            | Smb2Command::SESSION_SETUP
+                            | Smb2Command::TREE_CONNECT
+                    );
+                    if cut && setup {
+                        self.cut_messages += 1;
+                        self.first_cut.get_or_insert(at);
                     }
-                }
-                if truncated_tail && raw.cut {
-                    self.cut_messages += 1;
-                    self.first_cut.get_or_insert(at);
+                    self.smb2_message(at, dir, end, &msg, cut, sinks);
                 }
             }
             Some(b"\xfdSMB") | Some(b"\xfcSMB") => {
@@ -659,7 +788,7 @@ impl SmbConnection {
         sinks: &mut Sinks<'_>,
     ) {
         let h = &msg.header;
-        let mut rec = smb2_record(at.frame, msg, cut);
+        let mut rec = smb2_record(at.frame, msg, cut, sinks.keeping());
         let cmd = h.command;
         let is_setup = matches!(
             cmd,
@@ -931,8 +1060,36 @@ fn security_buffer(buf: &[u8], info: &mut SessionInfo, frame: u64, krb: &mut Krb
     }
 }
 
-fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool) -> Smb2Record {
+/// The dump record of a message; without `keep` (no `dump`), a blank one that costs no
+/// allocation, since it is dropped unread.
+fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool, keep: bool) -> Smb2Record {
     let h = &msg.header;
+    if !keep {
+        return Smb2Record {
+            frame,
+            proto: "smb2",
+            cmd: h.command.0,
+            cmd_name: String::new(),
+            response: h.is_response(),
+            status: String::new(),
+            status_name: String::new(),
+            msg_id: h.message_id,
+            session_id: h.session_id,
+            tree_id: None,
+            async_id: None,
+            truncated: cut,
+            dialects: Vec::new(),
+            dialect: None,
+            path: None,
+            share_type: None,
+            share_flags: None,
+            session_flags: None,
+            ntlmssp_user: None,
+            ntlmssp_domain: None,
+            ntlmssp_host: None,
+            ntlmssp_target: None,
+        };
+    }
     Smb2Record {
         frame,
         proto: "smb2",
@@ -966,4 +1123,93 @@ fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool) -> Smb2Record {
 /// True when the first bytes of a stream look like SMB over NBSS or Direct TCP.
 pub fn looks_like_smb(bytes: &[u8]) -> bool {
     (0..bytes.len().min(64)).any(|i| plausible_header(&bytes[i..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::smb::{self as build, Header};
+    use crate::testkit::{filler, nbss_frame};
+
+    /// A setup message, a 64 KiB READ response and a WRITE request, NBSS-framed.
+    fn stream() -> Vec<u8> {
+        let tree = Header::request(Smb2Command::TREE_CONNECT, 3);
+        let read = Header::request(Smb2Command::READ, 4);
+        let write = Header::request(Smb2Command::WRITE, 5);
+        [
+            nbss_frame(&build::message(
+                &tree,
+                &build::tree_connect_request(r"\\nas1\data"),
+            )),
+            nbss_frame(&build::message(
+                &Header::response_to(&read, NtStatus::STATUS_SUCCESS),
+                &build::read_response(&filler(1, 65_536)),
+            )),
+            nbss_frame(&build::message(
+                &write,
+                &build::write_request([1; 16], 0, &filler(2, 3000)),
+            )),
+        ]
+        .concat()
+    }
+
+    fn frame(pieces: &[&[u8]]) -> Vec<(u8, Vec<u8>, bool)> {
+        let mut f = Framer {
+            synced: true,
+            ..Framer::default()
+        };
+        let mut out = Vec::new();
+        for p in pieces {
+            f.data(p, &mut |r| out.push((r.nbss_type, r.bytes.to_vec(), r.cut)));
+        }
+        f.flush_partial(&mut |r| out.push((r.nbss_type, r.bytes.to_vec(), r.cut)));
+        out
+    }
+
+    #[test]
+    fn bulk_records_keep_only_their_prefix_and_setup_records_stay_whole() {
+        let s = stream();
+        let records = frame(&[&s]);
+        let lens: Vec<usize> = records.iter().map(|r| r.1.len()).collect();
+        let tree_len = u32::from_be_bytes([0, s[1], s[2], s[3]]) as usize;
+        assert_eq!(lens, vec![tree_len, BULK_KEEP, BULK_KEEP]);
+        assert!(records.iter().all(|r| r.0 == 0 && !r.2));
+    }
+
+    #[test]
+    fn a_gap_inside_skipped_bulk_data_costs_nothing() {
+        let s = stream();
+        let mut f = Framer {
+            synced: true,
+            ..Framer::default()
+        };
+        let mut out = Vec::new();
+        let read_start = 4 + u32::from_be_bytes([0, s[1], s[2], s[3]]) as usize;
+        f.data(&s[..read_start + 2000], &mut |r| out.push(r.bytes.len()));
+        f.gap(1000, &mut |r| out.push(r.bytes.len()));
+        f.data(&s[read_start + 3000..], &mut |r| out.push(r.bytes.len()));
+        assert_eq!(out.len(), 3);
+    }
+
+    proptest::proptest! {
+        /// However the stream is cut into segments, the same records come out.
+        #[test]
+        fn any_segmentation_frames_the_same_records(
+            cuts in proptest::collection::vec(1usize..70_000, 0..12),
+        ) {
+            let s = stream();
+            let whole = frame(&[&s]);
+            let mut points: Vec<usize> = cuts.into_iter().map(|c| c % s.len()).collect();
+            points.sort_unstable();
+            points.dedup();
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            for p in points {
+                pieces.push(&s[at..p]);
+                at = p;
+            }
+            pieces.push(&s[at..]);
+            proptest::prop_assert_eq!(frame(&pieces), whole);
+        }
+    }
 }
