@@ -233,7 +233,7 @@ impl CaptureReader {
                 Step::Eof => {
                     self.done = true;
                     return match take_error(&self.io_error) {
-                        Some(e) => Err(gzip_or_read_error(self.path.clone(), e, self.compressed)),
+                        Some(e) => Err(self.end_error(e)),
                         None => Ok(None),
                     };
                 }
@@ -258,7 +258,7 @@ impl CaptureReader {
                 Step::Truncated => {
                     self.done = true;
                     if let Some(e) = take_error(&self.io_error) {
-                        return Err(gzip_or_read_error(self.path.clone(), e, self.compressed));
+                        return Err(self.end_error(e));
                     }
                     return Err(CaptureError::Truncated {
                         path: self.path.clone(),
@@ -267,6 +267,19 @@ impl CaptureReader {
                 }
                 Step::Corrupt(reason) => return Err(self.fail_corrupt(reason)),
             }
+        }
+    }
+
+    /// The error that ended the data: a compressed stream that breaks off is a truncated
+    /// capture like a file cut inside a record, whatever record boundary it happens to hit.
+    fn end_error(&self, e: io::Error) -> CaptureError {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            CaptureError::Truncated {
+                path: self.path.clone(),
+                last_frame: self.frames,
+            }
+        } else {
+            gzip_or_read_error(self.path.clone(), e, self.compressed)
         }
     }
 
@@ -281,6 +294,13 @@ impl CaptureReader {
 
     /// Parses one block and says what to do with it, without keeping a borrow of the buffer.
     fn step(&mut self) -> Step {
+        if self.format == CaptureFormat::PcapNg {
+            if let Some(len) = short_process_information_block(self.inner.data()) {
+                return Step::Corrupt(format!(
+                    "process information block of {len} bytes (at least 12)"
+                ));
+            }
+        }
         let base = self.inner.data().as_ptr() as usize;
         let block = match self.inner.next() {
             Ok(ok) => ok,
@@ -393,6 +413,23 @@ impl CaptureReader {
     }
 }
 
+/// The length of a pcapng Process Information Block (type 0x80000001, either byte order)
+/// shorter than the 12 bytes of any block's frame. pcap-parser 0.17 subtracts 12 from it
+/// before checking it (an overflow panic when built with overflow checks), so the reader
+/// rejects it first.
+fn short_process_information_block(data: &[u8]) -> Option<u32> {
+    const PIB_TYPE: u32 = 0x8000_0001;
+    let ty: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let len: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    [
+        (u32::from_le_bytes(ty), u32::from_le_bytes(len)),
+        (u32::from_be_bytes(ty), u32::from_be_bytes(len)),
+    ]
+    .into_iter()
+    .find(|&(t, l)| t == PIB_TYPE && l < 12)
+    .map(|(_, l)| l)
+}
+
 /// `if_tsresol`: 10^n units per second, or 2^n when the top bit is set. (pcap-parser 0.17's own
 /// helper rejects every power-of-two resolution.)
 fn ts_units_per_sec(raw: u8) -> Option<u64> {
@@ -443,16 +480,25 @@ struct FullReader {
 }
 
 impl Read for FullReader {
+    /// Fills `buf` as far as the source goes. A source error — including a gzip stream that
+    /// breaks off (`UnexpectedEof`), which must not pass for a clean end — is kept for the
+    /// reader to report, and reads as the end of the data.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match read_up_to(&mut self.inner, buf) {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                if let Ok(mut slot) = self.error.lock() {
-                    slot.get_or_insert(e);
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if let Ok(mut slot) = self.error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                    break;
                 }
-                Ok(0)
             }
         }
+        Ok(filled)
     }
 }
 
@@ -655,6 +701,43 @@ mod tests {
                 CaptureError::Gzip { .. } | CaptureError::NotACapture { .. }
             )),
             Ok((_, err)) => assert!(err.is_some()),
+        }
+    }
+
+    /// Found by the capture_reader fuzz target (fuzz/regressions/capture_reader): a Process
+    /// Information Block whose length (9) is shorter than a block's frame.
+    #[test]
+    fn short_process_information_block_is_corrupt() {
+        let mut file = vec![
+            0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0,
+        ];
+        file.extend_from_slice(&[0, 0, 0x45, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        file.extend_from_slice(&[0x1d, 0, 0, 0, 0x01, 0, 0, 0x80, 0x09, 0, 0, 0]);
+        file.extend_from_slice(&[0, 0, 0, 0, 0x20, 0, 0, 0, 0x06, 0, 0x02, 0]);
+        let (frames, err) = collect(reader(file).unwrap());
+        assert!(frames.is_empty());
+        assert!(matches!(err, Some(CaptureError::Corrupt { .. })), "{err:?}");
+    }
+
+    /// Found by tests/mutilation.rs: a .gz cut just before its trailer decompresses to whole
+    /// records, and the decoder's UnexpectedEof used to read as a clean end of file.
+    #[test]
+    fn gzip_cut_at_a_record_boundary_is_truncated() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut file = pcap_header(false, false, 1);
+        file.extend(pcap_record(false, 1, 0, b"first"));
+        file.extend(pcap_record(false, 2, 0, b"second"));
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(&file).unwrap();
+        let gz = enc.finish().unwrap();
+        for cut in [gz.len() - 9, gz.len() - 4] {
+            let (frames, err) = collect(reader(gz[..cut].to_vec()).unwrap());
+            assert!(frames.len() <= 2, "cut at {cut}");
+            assert!(
+                matches!(err, Some(CaptureError::Truncated { .. })),
+                "cut at {cut}: {err:?}"
+            );
         }
     }
 

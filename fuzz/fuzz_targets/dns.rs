@@ -1,0 +1,11 @@
+//! Fuzz target `dns`: see `smbtriage_fuzz::dns`. Under `cargo fuzz` a libFuzzer target;
+//! built plainly, it replays files or runs the random driver (see fuzz/README.md).
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| smbtriage_fuzz::dns(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    std::process::exit(smbtriage_fuzz::driver::main("dns", smbtriage_fuzz::dns));
+}

@@ -1,0 +1,11 @@
+//! Fuzz target `smb2`: see `smbtriage_fuzz::smb2`. Under `cargo fuzz` a libFuzzer target;
+//! built plainly, it replays files or runs the random driver (see fuzz/README.md).
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| smbtriage_fuzz::smb2(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    std::process::exit(smbtriage_fuzz::driver::main("smb2", smbtriage_fuzz::smb2));
+}

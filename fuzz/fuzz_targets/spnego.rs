@@ -1,0 +1,14 @@
+//! Fuzz target `spnego`: see `smbtriage_fuzz::spnego`. Under `cargo fuzz` a libFuzzer target;
+//! built plainly, it replays files or runs the random driver (see fuzz/README.md).
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| smbtriage_fuzz::spnego(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    std::process::exit(smbtriage_fuzz::driver::main(
+        "spnego",
+        smbtriage_fuzz::spnego,
+    ));
+}
