@@ -1,0 +1,639 @@
+//! Deterministic generator of a large, realistic capture for the benchmarks.
+//!
+//! Thousands of interleaved SMB 3.1.1 connections (handshake, NEGOTIATE, two-leg NTLMSSP
+//! SESSION_SETUP, TREE_CONNECT, then mostly 64 KiB READ/WRITE in MSS-sized or 64 KiB
+//! segments), Kerberos on UDP and TCP 88, DNS and unrelated HTTPS-like bulk traffic, a little
+//! capture loss and reordering, and a known number of failures of each kind. Packets are
+//! written as they are made: memory stays bounded by the number of concurrent connections,
+//! whatever the size asked for.
+
+use smbtriage::proto::ntstatus::NtStatus;
+use smbtriage::proto::smb2::Smb2Command;
+use smbtriage::testkit::gss::{self, NegState, NtlmAuth, NtlmServer};
+use smbtriage::testkit::krb::{self, KdcRep, KdcReq, KrbErr};
+use smbtriage::testkit::smb::{self, share_flags, share_type, Header, NegContext};
+use smbtriage::testkit::{
+    dns, filler, krb_tcp_frame, nbss_frame, Linktype, Packet, PcapWriter, TcpConversation,
+    UdpExchange, START,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenConfig {
+    /// Stop starting new connections once this many bytes were written.
+    pub target_bytes: u64,
+    /// Connections open at the same time.
+    pub concurrent: usize,
+    /// Injected failures of each kind.
+    pub failures_per_kind: u64,
+    pub seed: u32,
+    /// Mean capture-time gap between packets, in microseconds.
+    pub mean_gap_us: u64,
+}
+
+impl GenConfig {
+    pub fn sized(target_bytes: u64) -> Self {
+        Self {
+            target_bytes,
+            concurrent: 64,
+            failures_per_kind: 25,
+            seed: 1,
+            mean_gap_us: 12,
+        }
+    }
+}
+
+/// What was generated, and which findings `analyze` must report for it.
+#[derive(Debug, Clone, Default)]
+pub struct GenSummary {
+    pub bytes: u64,
+    pub packets: u64,
+    pub smb_connections: u64,
+    /// Finding id → how many findings of it the capture must produce.
+    pub expected: BTreeMap<&'static str, u64>,
+}
+
+/// Kinds of injected failures, each making exactly one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    ConnectRefused,
+    NegotiateTimeout,
+    NegotiateFailed,
+    LogonRefused,
+    BadNetworkName,
+    TreeAccessDenied,
+    KrbPreauthFailedUdp,
+    KrbSkewTcp,
+}
+
+const FAILURES: [Failure; 8] = [
+    Failure::ConnectRefused,
+    Failure::NegotiateTimeout,
+    Failure::NegotiateFailed,
+    Failure::LogonRefused,
+    Failure::BadNetworkName,
+    Failure::TreeAccessDenied,
+    Failure::KrbPreauthFailedUdp,
+    Failure::KrbSkewTcp,
+];
+
+impl Failure {
+    fn finding(self) -> &'static str {
+        match self {
+            Failure::ConnectRefused => "tcp-connect-failed",
+            Failure::NegotiateTimeout => "negotiate-timeout",
+            Failure::NegotiateFailed => "negotiate-failed",
+            Failure::LogonRefused => "session-setup-failed",
+            Failure::BadNetworkName => "tree-connect-bad-network-name",
+            Failure::TreeAccessDenied => "tree-connect-access-denied",
+            Failure::KrbPreauthFailedUdp | Failure::KrbSkewTcp => "kerberos-error",
+        }
+    }
+}
+
+const REALM: &str = "CORP.EXAMPLE";
+const DC: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+const WEB: Ipv4Addr = Ipv4Addr::new(10, 0, 9, 80);
+const NAS: NtlmServer<'static> = NtlmServer {
+    nb_domain: "CORP",
+    nb_computer: "NAS1",
+    dns_domain: "corp.example",
+    dns_computer: "nas1.corp.example",
+};
+const BLOCK: usize = 64 * 1024;
+/// Bytes a classic pcap record header adds to each packet.
+const PCAP_RECORD_HEADER: u64 = 16;
+
+fn us(n: u64) -> Duration {
+    Duration::from_micros(n)
+}
+
+/// xorshift32: the only source of variety, so every run is identical.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        self.next() % n.max(1)
+    }
+}
+
+/// One conversation being played out, a step (a message and its segments) at a time.
+enum Script {
+    Smb(SmbScript),
+    Kerberos { steps: VecDeque<Vec<Packet>> },
+}
+
+struct SmbScript {
+    tcp: TcpConversation,
+    stage: u32,
+    failure: Option<Failure>,
+    next_id: u64,
+    session: u64,
+    tree: u32,
+    ops_left: u32,
+    mss: usize,
+    seed: u32,
+}
+
+impl SmbScript {
+    fn req(&mut self, cmd: Smb2Command) -> Header {
+        let h = Header::request(cmd, self.next_id)
+            .session(self.session)
+            .tree(self.tree)
+            .credits(33);
+        self.next_id += 1;
+        h
+    }
+
+    fn send(&mut self, h: &Header, body: &[u8]) -> Vec<Packet> {
+        let data = nbss_frame(&smb::message(h, body));
+        self.tcp.client_send(&data, self.mss)
+    }
+
+    fn answer(&mut self, h: &Header, body: &[u8]) -> Vec<Packet> {
+        let data = nbss_frame(&smb::message(h, body));
+        self.tcp.server_send(&data, self.mss)
+    }
+
+    /// The next step's packets, or `None` when the connection is over.
+    fn step(&mut self, rng: &mut Rng, bulk: &[u8], wind_down: bool) -> Option<Vec<Packet>> {
+        if wind_down {
+            self.ops_left = 0;
+        }
+        self.stage += 1;
+        let f = self.failure;
+        match self.stage {
+            1 => {
+                if f == Some(Failure::ConnectRefused) {
+                    let syn = self.tcp.syn();
+                    let rst = self.tcp.rst_from_server();
+                    self.stage = 100;
+                    return Some(vec![syn, rst]);
+                }
+                Some(self.tcp.handshake())
+            }
+            2 => {
+                let h = Header::request(Smb2Command::NEGOTIATE, 0)
+                    .charge(0)
+                    .credits(1);
+                self.next_id = 1;
+                let req = smb::NegotiateRequest {
+                    dialects: vec![0x0202, 0x0210, 0x0300, 0x0302, 0x0311],
+                    security_mode: 1,
+                    capabilities: 0x7F,
+                    client_guid: guid(self.seed),
+                    contexts: vec![
+                        NegContext::PreauthIntegrity { seed: self.seed },
+                        NegContext::Encryption(vec![2, 1]),
+                        NegContext::NetName("nas1.corp.example".into()),
+                    ],
+                };
+                let mut p = self.send(&h, &req.body());
+                if f == Some(Failure::NegotiateTimeout) {
+                    p.push(self.tcp.ack_from_server());
+                    return Some(p);
+                }
+                let status = if f == Some(Failure::NegotiateFailed) {
+                    NtStatus::STATUS_NOT_SUPPORTED
+                } else {
+                    NtStatus::STATUS_SUCCESS
+                };
+                let r = Header::response_to(&h, status);
+                let body = if status == NtStatus::STATUS_SUCCESS {
+                    smb::NegotiateResponse {
+                        dialect: 0x0311,
+                        security_mode: 1,
+                        server_guid: guid(7),
+                        capabilities: 0x2F,
+                        max_size: 0x0080_0000,
+                        system_time: smb::filetime(START),
+                        server_start_time: 0,
+                        security_buffer: gss::neg_token_init_hint(&[gss::OID_NTLMSSP]),
+                        contexts: vec![
+                            NegContext::PreauthIntegrity { seed: 8 },
+                            NegContext::Encryption(vec![2]),
+                        ],
+                    }
+                    .body()
+                } else {
+                    self.stage = 99;
+                    smb::error_body()
+                };
+                p.extend(self.answer(&r, &body));
+                Some(p)
+            }
+            3 if f == Some(Failure::NegotiateTimeout) => {
+                self.stage = 100;
+                Some(vec![self.tcp.rst_from_client()])
+            }
+            3 => {
+                let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
+                let h = self.req(Smb2Command::SESSION_SETUP);
+                let mut p = self.send(&h, &smb::session_setup_request(1, 0, &blob));
+                let challenge = gss::ntlm_challenge(&NAS, smb::filetime(START), self.seed);
+                let blob = gss::neg_token_resp(
+                    Some(NegState::AcceptIncomplete),
+                    Some(gss::OID_NTLMSSP),
+                    Some(&challenge),
+                    None,
+                );
+                let r = Header::response_to(&h, NtStatus::STATUS_MORE_PROCESSING_REQUIRED)
+                    .session(self.session);
+                p.extend(self.answer(&r, &smb::session_setup_response(0, &blob)));
+                Some(p)
+            }
+            4 => {
+                let auth = NtlmAuth {
+                    domain: "CORP",
+                    user: "user",
+                    workstation: "WKS",
+                    target_name: "cifs/nas1.corp.example",
+                    server: NAS,
+                    timestamp: smb::filetime(START),
+                    seed: self.seed,
+                };
+                let blob = gss::neg_token_resp(
+                    None,
+                    None,
+                    Some(&gss::ntlm_authenticate(&auth)),
+                    Some(&gss::ntlm_mic(self.seed)),
+                );
+                let h = self.req(Smb2Command::SESSION_SETUP);
+                let mut p = self.send(&h, &smb::session_setup_request(1, 0, &blob));
+                let (status, body) = if f == Some(Failure::LogonRefused) {
+                    self.stage = 99;
+                    (NtStatus::STATUS_LOGON_FAILURE, smb::error_body())
+                } else {
+                    let blob = gss::neg_token_resp(
+                        Some(NegState::AcceptCompleted),
+                        None,
+                        None,
+                        Some(&gss::ntlm_mic(self.seed ^ 1)),
+                    );
+                    (
+                        NtStatus::STATUS_SUCCESS,
+                        smb::session_setup_response(0, &blob),
+                    )
+                };
+                let r = Header::response_to(&h, status);
+                p.extend(self.answer(&r, &body));
+                Some(p)
+            }
+            5 => {
+                let (share, status) = match f {
+                    Some(Failure::BadNetworkName) => ("dta", NtStatus::STATUS_BAD_NETWORK_NAME),
+                    Some(Failure::TreeAccessDenied) => ("hr", NtStatus::STATUS_ACCESS_DENIED),
+                    _ => ("data", NtStatus::STATUS_SUCCESS),
+                };
+                let h = self.req(Smb2Command::TREE_CONNECT);
+                let path = format!(r"\\nas1.corp.example\{share}");
+                let mut p = self.send(&h, &smb::tree_connect_request(&path));
+                let mut r = Header::response_to(&h, status);
+                let body = if status == NtStatus::STATUS_SUCCESS {
+                    r = r.tree(5);
+                    self.tree = 5;
+                    smb::tree_connect_response(
+                        share_type::DISK,
+                        share_flags::MANUAL_CACHING,
+                        0,
+                        0x001F_01FF,
+                    )
+                } else {
+                    self.stage = 99;
+                    smb::error_body()
+                };
+                p.extend(self.answer(&r, &body));
+                Some(p)
+            }
+            6 if self.ops_left > 0 => {
+                self.ops_left -= 1;
+                self.stage = 5;
+                let fid = smb::file_id(self.seed);
+                let read = rng.below(2) == 0;
+                let mut p = if read {
+                    let h = self.req(Smb2Command::READ);
+                    let mut p = self.send(&h, &smb::read_request(fid, 0, BLOCK as u32));
+                    let r = Header::response_to(&h, NtStatus::STATUS_SUCCESS);
+                    p.extend(self.answer(&r, &smb::read_response(bulk)));
+                    p.push(self.tcp.ack_from_client());
+                    p
+                } else {
+                    let h = self.req(Smb2Command::WRITE);
+                    let mut p = self.send(&h, &smb::write_request(fid, 0, bulk));
+                    p.push(self.tcp.ack_from_server());
+                    let r = Header::response_to(&h, NtStatus::STATUS_SUCCESS);
+                    p.extend(self.answer(&r, &smb::write_response(BLOCK as u32)));
+                    p
+                };
+                // A little capture loss and reordering inside the bulk data (never in the
+                // first segment, which holds the headers, nor in the last).
+                if p.len() > 8 {
+                    let i = 2 + rng.below(p.len() as u32 - 6) as usize;
+                    match rng.below(400) {
+                        0 => {
+                            p.remove(i);
+                        }
+                        1..=3 => p.swap(i, i + 1),
+                        _ => {}
+                    }
+                }
+                Some(p)
+            }
+            6 | 99 => {
+                self.stage = 100;
+                let mut p = vec![self.tcp.fin_from_client()];
+                p.push(self.tcp.fin_from_server());
+                p.push(self.tcp.ack_from_client());
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn guid(seed: u32) -> [u8; 16] {
+    let mut g = [0u8; 16];
+    g.copy_from_slice(&filler(seed, 16));
+    g
+}
+
+fn kdc_req(sname: &[&str], nonce: u32, tgs: bool) -> Vec<u8> {
+    let req = KdcReq {
+        padata: vec![krb::pa_enc_timestamp(nonce)],
+        kdc_options: krb::AS_OPTIONS,
+        cname: Some("user"),
+        realm: REALM,
+        sname,
+        nonce,
+    };
+    if tgs {
+        krb::tgs_req(&req)
+    } else {
+        krb::as_req(&req)
+    }
+}
+
+fn kdc_rep(tgs: bool) -> Vec<u8> {
+    let rep = KdcRep {
+        padata: Vec::new(),
+        crealm: REALM,
+        cname: "user",
+        ticket: krb::ticket(REALM, &["cifs", "nas1.corp.example"], 7, 1090, 3),
+        enc_len: 290,
+        seed: 4,
+    };
+    if tgs {
+        krb::tgs_rep(&rep)
+    } else {
+        krb::as_rep(&rep)
+    }
+}
+
+fn krb_err(code: i32) -> Vec<u8> {
+    krb::krb_error(&KrbErr {
+        error_code: code,
+        stime: START,
+        cname: None,
+        realm: REALM,
+        sname: &["krbtgt", REALM],
+        e_text: None,
+        e_data: None,
+    })
+}
+
+struct Generator {
+    rng: Rng,
+    bulk: Vec<u8>,
+    next_client: u32,
+    smb_connections: u64,
+}
+
+impl Generator {
+    fn client(&mut self) -> Ipv4Addr {
+        self.next_client += 1;
+        let n = self.next_client;
+        Ipv4Addr::new(10, 1 + (n >> 16) as u8 % 200, (n >> 8) as u8, n as u8)
+    }
+
+    fn smb(&mut self, failure: Option<Failure>) -> Script {
+        let client = self.client();
+        let server = Ipv4Addr::new(10, 0, 0, 1 + self.rng.below(8) as u8);
+        let port = 49152 + self.rng.below(16000) as u16;
+        let isn = self.rng.next();
+        let tcp = TcpConversation::new(
+            SocketAddr::new(client.into(), port),
+            SocketAddr::new(server.into(), 445),
+        )
+        .with_isn(isn, isn ^ 0x5555_5555);
+        self.smb_connections += 1;
+        Script::Smb(SmbScript {
+            tcp,
+            stage: 0,
+            failure,
+            next_id: 0,
+            session: 0x4000_0000_0000 | u64::from(self.next_client),
+            tree: 0,
+            ops_left: 2 + self.rng.below(16),
+            mss: if self.rng.below(4) == 0 { 65_000 } else { 1460 },
+            seed: self.next_client,
+        })
+    }
+
+    fn kerberos(&mut self, failure: Option<Failure>) -> Script {
+        let client = self.client();
+        let nonce = self.rng.next();
+        let mut steps = VecDeque::new();
+        let host = ["cifs", "nas1.corp.example"];
+        let krbtgt = ["krbtgt", REALM];
+        if failure == Some(Failure::KrbSkewTcp) || (failure.is_none() && self.rng.below(3) == 0) {
+            let mut tcp = TcpConversation::new(
+                SocketAddr::new(client.into(), 50_000 + self.rng.below(10_000) as u16),
+                SocketAddr::new(DC.into(), 88),
+            );
+            let reply = if failure.is_some() {
+                krb_err(krb::error_code::KRB_AP_ERR_SKEW)
+            } else {
+                kdc_rep(true)
+            };
+            steps.push_back(tcp.handshake());
+            let mut p = tcp.client_send(&krb_tcp_frame(&kdc_req(&host, nonce, true)), 1460);
+            p.extend(tcp.server_send(&krb_tcp_frame(&reply), 1460));
+            steps.push_back(p);
+            steps.push_back(vec![
+                tcp.fin_from_client(),
+                tcp.fin_from_server(),
+                tcp.ack_from_client(),
+            ]);
+        } else {
+            let mut u = UdpExchange::new(
+                SocketAddr::new(client.into(), 50_000 + self.rng.below(10_000) as u16),
+                SocketAddr::new(DC.into(), 88),
+            );
+            let reply = if failure.is_some() {
+                krb_err(krb::error_code::KDC_ERR_PREAUTH_FAILED)
+            } else {
+                kdc_rep(false)
+            };
+            steps.push_back(u.client_send(&kdc_req(&krbtgt, nonce, false)));
+            steps.push_back(u.server_send(&reply));
+            if failure.is_none() {
+                let mut u2 = UdpExchange::new(
+                    SocketAddr::new(client.into(), 60_001 + self.rng.below(5000) as u16),
+                    SocketAddr::new(DC.into(), 88),
+                );
+                steps.push_back(u2.client_send(&kdc_req(&host, nonce ^ 1, true)));
+                steps.push_back(u2.server_send(&kdc_rep(true)));
+            }
+        }
+        Script::Kerberos { steps }
+    }
+
+    fn unrelated(&mut self) -> Script {
+        let client = self.client();
+        let mut steps = VecDeque::new();
+        if self.rng.below(2) == 0 {
+            let mut u = UdpExchange::new(
+                SocketAddr::new(client.into(), 53_000 + self.rng.below(9000) as u16),
+                SocketAddr::new(DC.into(), 53),
+            );
+            let id = self.rng.next() as u16;
+            steps.push_back(u.client_send(&dns::query(id, "www.example.com", dns::TYPE_A)));
+            steps.push_back(u.server_send(&dns::response(
+                id,
+                "www.example.com",
+                dns::TYPE_A,
+                &[dns::Answer::Addr {
+                    owner: "www.example.com",
+                    addr: WEB.into(),
+                }],
+                300,
+            )));
+        } else {
+            let mut tcp = TcpConversation::new(
+                SocketAddr::new(client.into(), 40_000 + self.rng.below(9000) as u16),
+                SocketAddr::new(WEB.into(), 443),
+            );
+            steps.push_back(tcp.handshake());
+            for _ in 0..1 + self.rng.below(8) {
+                let mut p = tcp.client_send(&self.bulk[..300], 1460);
+                p.extend(tcp.server_send(&self.bulk[..16_384], 1460));
+                p.push(tcp.ack_from_client());
+                steps.push_back(p);
+            }
+            steps.push_back(vec![
+                tcp.fin_from_client(),
+                tcp.fin_from_server(),
+                tcp.ack_from_client(),
+            ]);
+        }
+        Script::Kerberos { steps }
+    }
+}
+
+/// Writes a capture of about `cfg.target_bytes` to `out` (classic pcap, Ethernet).
+pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
+    let mut writer = PcapWriter::new(out, Linktype::ETHERNET)?;
+    let mut g = Generator {
+        rng: Rng(cfg.seed.max(1)),
+        bulk: filler(0xB17C, BLOCK),
+        next_client: 0,
+        smb_connections: 0,
+    };
+    // Failures are spread evenly over the whole capture.
+    let mut failures: VecDeque<Failure> = VecDeque::new();
+    for _ in 0..cfg.failures_per_kind {
+        failures.extend(FAILURES);
+    }
+    let total_failures = failures.len() as u64;
+    let mut summary = GenSummary::default();
+    for f in &failures {
+        *summary.expected.entry(f.finding()).or_default() += 1;
+    }
+    let mut slots: Vec<(Script, VecDeque<Packet>)> = Vec::new();
+    let mut ts = START;
+    let mut started = 0u64;
+    loop {
+        let written_enough = summary.bytes >= cfg.target_bytes;
+        // Keep `concurrent` conversations open until the size is reached and every failure
+        // has been placed.
+        while slots.len() < cfg.concurrent && !(written_enough && failures.is_empty()) {
+            started += 1;
+            let due =
+                (summary.bytes as u128 * total_failures as u128) / cfg.target_bytes.max(1) as u128;
+            let placed = total_failures - failures.len() as u64;
+            let failure = if u128::from(placed) <= due || written_enough {
+                failures.pop_front()
+            } else {
+                None
+            };
+            let script = match failure {
+                Some(f @ (Failure::KrbPreauthFailedUdp | Failure::KrbSkewTcp)) => {
+                    g.kerberos(Some(f))
+                }
+                Some(f) => g.smb(Some(f)),
+                None => match started % 10 {
+                    0 => g.kerberos(None),
+                    1 => g.unrelated(),
+                    _ => g.smb(None),
+                },
+            };
+            slots.push((script, VecDeque::new()));
+        }
+        if slots.is_empty() {
+            break;
+        }
+        let i = g.rng.below(slots.len() as u32) as usize;
+        let (script, queue) = &mut slots[i];
+        if queue.is_empty() {
+            let next = match script {
+                Script::Smb(s) => s.step(&mut g.rng, &g.bulk, written_enough),
+                Script::Kerberos { steps } => steps.pop_front(),
+            };
+            match next {
+                Some(p) => queue.extend(p),
+                None => {
+                    slots.swap_remove(i);
+                    continue;
+                }
+            }
+        }
+        // A few packets of this conversation, then another one's turn.
+        for _ in 0..1 + g.rng.below(4) {
+            let Some(p) = queue.pop_front() else { break };
+            let jitter = g.rng.below(2 * cfg.mean_gap_us.max(1) as u32 - 1);
+            ts += us(1 + u64::from(jitter));
+            writer.write_packet(ts, &p.bytes)?;
+            summary.packets += 1;
+            summary.bytes += p.bytes.len() as u64 + PCAP_RECORD_HEADER;
+        }
+    }
+    writer.into_inner().flush()?;
+    summary.smb_connections = g.smb_connections;
+    Ok(summary)
+}
+
+/// Counts findings by id in `analyze --format json` output.
+pub fn count_findings(json: &serde_json::Value) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for file in json["files"].as_array().into_iter().flatten() {
+        for f in file["findings"].as_array().into_iter().flatten() {
+            if let Some(id) = f["id"].as_str() {
+                *out.entry(id.to_string()).or_default() += 1;
+            }
+        }
+    }
+    out
+}
