@@ -20,6 +20,9 @@ use records::Record;
 use smb::{Sinks, SmbConnection};
 use std::net::SocketAddr;
 
+/// Failed connection attempts kept per capture.
+const MAX_FAILED_CONNECTS: usize = 100_000;
+
 /// Ports and what to collect.
 #[derive(Debug, Clone)]
 pub struct SetupOptions {
@@ -117,7 +120,13 @@ impl Analyzer {
     /// Ends the analysis. Call after the flow table's `finish`, which closes every connection.
     pub fn finish(mut self) -> Analysis {
         let mut smb: Vec<SmbConnection> = self.done_smb;
-        smb.extend(self.tcp.into_values().filter_map(|t| t.smb).map(|c| *c));
+        smb.extend(
+            self.tcp
+                .into_values()
+                .filter_map(|t| t.smb)
+                .map(|c| *c)
+                .filter(SmbConnection::carried_smb),
+        );
         smb.sort_by_key(|c| c.conn.first.frame);
         self.records.sort_by_key(Record::frame);
         Analysis {
@@ -199,7 +208,11 @@ impl FlowSink for Analyzer {
                     && !state.synack
                     && !state.data_seen
                 {
-                    if let Some(syn) = state.syn {
+                    // A SYN flood would otherwise grow this without bound; the first
+                    // MAX_FAILED_CONNECTS attempts already say all a finding can.
+                    if let (Some(syn), true) =
+                        (state.syn, self.failed_connects.len() < MAX_FAILED_CONNECTS)
+                    {
                         self.failed_connects.push(FailedConnect {
                             client: conn.client,
                             server: conn.server,
@@ -210,9 +223,13 @@ impl FlowSink for Analyzer {
                         });
                     }
                 }
-                // Every close reason ends the connection's record.
+                // Every close reason ends the connection's record. One that never carried an
+                // SMB message (a SYN flood, a refused attempt) has nothing for the rules and is
+                // not kept: memory follows connections that did SMB, not connection attempts.
                 if let Some(c) = state.smb {
-                    self.done_smb.push(*c);
+                    if c.carried_smb() {
+                        self.done_smb.push(*c);
+                    }
                 }
             }
         }

@@ -959,6 +959,15 @@ impl SmbConnection {
         sinks.push(Record::Smb2(rec));
     }
 
+    /// True when any SMB (or NetBIOS session) message was seen on the connection.
+    pub fn carried_smb(&self) -> bool {
+        !self.exchanges.is_empty()
+            || self.encrypted.is_some()
+            || self.netbios.is_some()
+            || self.other_requests > 0
+            || self.cut_messages > 0
+    }
+
     /// The dialect the connection settled on, if NEGOTIATE completed.
     pub fn dialect(&self) -> Option<Dialect> {
         self.exchanges
