@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// One SMB2 message (compounded messages each get their own record).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Smb2Record {
     /// The frame in which the message's last byte arrived.
     pub frame: u64,

@@ -1073,59 +1073,30 @@ fn security_buffer(buf: &[u8], info: &mut SessionInfo, frame: u64, krb: &mut Krb
 /// allocation, since it is dropped unread.
 fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool, keep: bool) -> Smb2Record {
     let h = &msg.header;
-    if !keep {
-        return Smb2Record {
-            frame,
-            proto: "smb2",
-            cmd: h.command.0,
-            cmd_name: String::new(),
-            response: h.is_response(),
-            status: String::new(),
-            status_name: String::new(),
-            msg_id: h.message_id,
-            session_id: h.session_id,
-            tree_id: None,
-            async_id: None,
-            truncated: cut,
-            dialects: Vec::new(),
-            dialect: None,
-            path: None,
-            share_type: None,
-            share_flags: None,
-            session_flags: None,
-            ntlmssp_user: None,
-            ntlmssp_domain: None,
-            ntlmssp_host: None,
-            ntlmssp_target: None,
-        };
-    }
-    Smb2Record {
+    let blank = Smb2Record {
         frame,
         proto: "smb2",
         cmd: h.command.0,
+        response: h.is_response(),
+        msg_id: h.message_id,
+        session_id: h.session_id,
+        truncated: cut,
+        ..Smb2Record::default()
+    };
+    if !keep {
+        return blank;
+    }
+    Smb2Record {
         cmd_name: h
             .command
             .name()
             .map(str::to_string)
             .unwrap_or_else(|| format!("0x{:04x}", h.command.0)),
-        response: h.is_response(),
         status: format!("0x{:08x}", h.status.0),
         status_name: h.status.to_string(),
-        msg_id: h.message_id,
-        session_id: h.session_id,
         tree_id: h.tree_id(),
         async_id: h.async_id(),
-        truncated: cut,
-        dialects: Vec::new(),
-        dialect: None,
-        path: None,
-        share_type: None,
-        share_flags: None,
-        session_flags: None,
-        ntlmssp_user: None,
-        ntlmssp_domain: None,
-        ntlmssp_host: None,
-        ntlmssp_target: None,
+        ..blank
     }
 }
 
