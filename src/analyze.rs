@@ -3,12 +3,14 @@
 //! with an error and no findings; a file that breaks off later is analysed up to the break and
 //! says so with a `capture-incomplete` finding.
 
-use crate::capture::CaptureError;
+use crate::capture::{CaptureError, CaptureReader};
 use crate::findings::rules::{self, Context};
-use crate::flow::{At, FlowConfig};
+use crate::findings::Finding;
+use crate::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
+use crate::net::UdpDatagram;
 use crate::pipeline;
-use crate::report::{timeline, FileReport};
-use crate::setup::{Analyzer, SetupOptions};
+use crate::report::{timeline, ConnectionReport, FileReport};
+use crate::setup::{Analysis, Analyzer, SetupOptions};
 use std::path::Path;
 
 /// What `analyze` and `scan` take from the command line.
@@ -21,6 +23,9 @@ pub struct Options {
     pub smb_ports: Vec<u16>,
     /// Extra Kerberos ports (88 always is).
     pub kerberos_ports: Vec<u16>,
+    /// Build every connection's setup timeline (`-v`): healthy connections then stay in
+    /// memory as timelines until the report.
+    pub timelines: bool,
 }
 
 impl Default for Options {
@@ -29,12 +34,25 @@ impl Default for Options {
             negotiate_timeout_secs: 20.0,
             smb_ports: Vec::new(),
             kerberos_ports: Vec::new(),
+            timelines: false,
         }
     }
 }
 
 /// Analyses one capture file.
 pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
+    match CaptureReader::open(path) {
+        Ok(reader) => analyze_reader(path, reader, opts),
+        Err(e) => FileReport {
+            path: path.display().to_string(),
+            errors: vec![e.to_string()],
+            ..FileReport::default()
+        },
+    }
+}
+
+/// Analyses a capture already opened (`path` names it in the report).
+pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> FileReport {
     let mut flow_cfg = FlowConfig::default();
     flow_cfg
         .server_ports
@@ -42,19 +60,21 @@ pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
     let mut setup_opts = SetupOptions::default();
     setup_opts.smb_ports.extend(&opts.smb_ports);
     setup_opts.kerberos_ports.extend(&opts.kerberos_ports);
-    let mut analyzer = Analyzer::new(setup_opts);
+    let mut ctx = Context {
+        end: At {
+            frame: 0,
+            ts: Default::default(),
+        },
+        negotiate_timeout_ns: (opts.negotiate_timeout_secs.max(0.0) * 1e9) as i64,
+        truncated: false,
+        cut_frames: 0,
+    };
+    let mut sink = Settling::new(setup_opts, ctx.clone(), opts.timelines);
     let mut report = FileReport {
         path: path.display().to_string(),
         ..FileReport::default()
     };
-    let summary = match pipeline::run(path, &flow_cfg, &mut analyzer) {
-        Ok(s) => s,
-        Err(e) => {
-            report.errors.push(e.to_string());
-            return report;
-        }
-    };
-    let analysis = analyzer.finish();
+    let summary = pipeline::run_reader(reader, &flow_cfg, &mut sink);
     let truncated = matches!(summary.read_error, Some(CaptureError::Truncated { .. }));
     if let Some(e) = &summary.read_error {
         report.errors.push(e.to_string());
@@ -65,19 +85,111 @@ pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
             path.display()
         ));
     }
-    let ctx = Context {
-        end: summary.last.unwrap_or(At {
-            frame: 0,
-            ts: Default::default(),
-        }),
-        negotiate_timeout_ns: (opts.negotiate_timeout_secs.max(0.0) * 1e9) as i64,
-        truncated,
-        cut_frames: summary.cut_frames,
-    };
+    if let Some(last) = summary.last {
+        ctx.end = last;
+    }
+    ctx.truncated = truncated;
+    ctx.cut_frames = summary.cut_frames;
+    let done = sink.finish(&ctx);
+    let analysis = &done.analysis;
     report.packets = summary.packets;
-    report.connections = analysis.smb.len() as u64;
-    report.sessions = analysis.smb.iter().map(|c| c.sessions() as u64).sum();
-    report.findings = rules::run(&analysis, &ctx);
-    report.timelines = analysis.smb.iter().map(timeline::connection).collect();
+    report.connections = (analysis.smb.len() + analysis.smb_settled.len()) as u64;
+    report.sessions = analysis
+        .smb
+        .iter()
+        .map(|c| c.sessions() as u64)
+        .sum::<u64>()
+        + analysis
+            .smb_settled
+            .iter()
+            .map(|c| u64::from(c.sessions))
+            .sum::<u64>();
+    report.findings = done.findings;
+    report.timelines = done.timelines;
     report
+}
+
+/// The setup analyzer, with each SMB connection judged as it closes: one with nothing above
+/// `info` to report, whatever the rest of the capture holds, leaves its findings here and only
+/// a summary in the analysis ([`rules::settle`]). Memory then follows open connections and
+/// failures, not the length of the capture. The findings are those of keeping every
+/// connection whole until the end (`tests/settle.rs` holds it to that).
+pub struct Settling {
+    analyzer: Analyzer,
+    /// The capture-wide context, but for its end, which is not known yet.
+    ctx: Context,
+    /// Findings of settled connections.
+    findings: Vec<Finding>,
+    /// Timelines of settled connections, when asked for.
+    timelines: Option<Vec<ConnectionReport>>,
+}
+
+/// What [`Settling`] ends with.
+pub struct Settled {
+    pub analysis: Analysis,
+    /// Every finding, in report order.
+    pub findings: Vec<Finding>,
+    /// Every connection's timeline in order of its first packet, when asked for.
+    pub timelines: Vec<ConnectionReport>,
+}
+
+impl Settling {
+    /// `ctx` is the capture-wide context but for its end; `opts.settle` is implied.
+    pub fn new(opts: SetupOptions, ctx: Context, timelines: bool) -> Self {
+        Self {
+            analyzer: Analyzer::new(SetupOptions {
+                settle: true,
+                ..opts
+            }),
+            ctx,
+            findings: Vec::new(),
+            timelines: timelines.then(Vec::new),
+        }
+    }
+
+    /// Ends the capture (after the flow table's `finish`) and runs the whole-capture rules
+    /// with its real context.
+    pub fn finish(self, ctx: &Context) -> Settled {
+        let analysis = self.analyzer.finish();
+        let findings = rules::run(&analysis, ctx, self.findings);
+        let timelines = match self.timelines {
+            Some(mut t) => {
+                t.extend(analysis.smb.iter().map(timeline::connection));
+                t.sort_by_key(|t| t.first_frame);
+                t
+            }
+            None => Vec::new(),
+        };
+        Settled {
+            analysis,
+            findings,
+            timelines,
+        }
+    }
+}
+
+impl FlowSink for Settling {
+    fn tcp(&mut self, conn: &ConnInfo, at: At, event: TcpEvent<'_>) {
+        let closing = matches!(event, TcpEvent::Closed { .. });
+        self.analyzer.tcp(conn, at, event);
+        if !closing {
+            return;
+        }
+        while let Some(c) = self.analyzer.take_closed() {
+            match rules::settle(&c, self.analyzer.so_far(), &self.ctx, at) {
+                Some(findings) => {
+                    self.findings.extend(findings);
+                    if let Some(t) = &mut self.timelines {
+                        t.push(timeline::connection(&c));
+                    }
+                    self.analyzer.settle(&c);
+                }
+                None => self.analyzer.keep(c),
+            }
+        }
+    }
+
+    fn udp(&mut self, conn: &ConnInfo, at: At, dir: Dir, datagram: &UdpDatagram<'_>) {
+        self.analyzer.udp(conn, at, dir, datagram);
+    }
 }

@@ -209,6 +209,7 @@ fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
             negotiate_timeout_secs: c.negotiate_timeout,
             smb_ports: c.smb_ports,
             kerberos_ports: c.kerberos_ports,
+            timelines: c.verbose,
         },
         output: c.output,
         detail: if c.quiet {

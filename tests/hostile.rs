@@ -142,7 +142,7 @@ fn analyze_stream(source: impl Read + Send + 'static) -> (u64, usize) {
         truncated: false,
         cut_frames: 0,
     };
-    let findings = rules::run(&analysis, &ctx);
+    let findings = rules::run(&analysis, &ctx, Vec::new());
     (summary.packets, findings.len())
 }
 

@@ -9,9 +9,9 @@
 pub mod driver;
 pub mod mutate;
 
-use smbtriage::analyze::Options;
-use smbtriage::capture::{CaptureError, CaptureReader};
-use smbtriage::findings::rules::{self, Context};
+use smbtriage::analyze::{analyze_reader, Options, Settling};
+use smbtriage::capture::CaptureReader;
+use smbtriage::findings::rules::Context;
 use smbtriage::flow::{At, Chunk, ConnInfo, Dir, FlowConfig, FlowSink, FlowTable, HalfStream};
 use smbtriage::flow::{TcpEvent, Tee};
 use smbtriage::net::{Packet, TcpFlags, TcpSegment, Transport, UdpDatagram};
@@ -19,7 +19,7 @@ use smbtriage::pipeline;
 use smbtriage::proto::gss::{ntlmssp, spnego};
 use smbtriage::proto::{dns, kerberos, nbss, smb1, smb2};
 use smbtriage::report::dump::ConversationLog;
-use smbtriage::report::{timeline, FileReport, Report};
+use smbtriage::report::{FileReport, Report};
 use smbtriage::setup::{Analyzer, SetupOptions};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -209,7 +209,16 @@ pub fn flow_table(data: &[u8]) {
     };
     let mut table = FlowTable::new(cfg);
     let mut checker = FlowChecker::default();
-    let mut analyzer = Analyzer::new(SetupOptions::default());
+    let ctx = Context {
+        end: At {
+            frame: 0,
+            ts: smbtriage::capture::Timestamp(0),
+        },
+        negotiate_timeout_ns: 20_000_000_000,
+        truncated: false,
+        cut_frames: 0,
+    };
+    let mut analyzer = Settling::new(SetupOptions::default(), ctx.clone(), true);
     let payload_pool: Vec<u8> = data.iter().rev().copied().collect();
     let mut ts = 1_700_000_000_000_000_000i64;
     let mut frame = 0;
@@ -269,17 +278,14 @@ pub fn flow_table(data: &[u8]) {
         table.process(&packet, at, &mut Tee(&mut checker, &mut analyzer));
     }
     table.finish(&mut Tee(&mut checker, &mut analyzer));
-    let analysis = analyzer.finish();
     let ctx = Context {
         end: At {
             frame,
             ts: smbtriage::capture::Timestamp(ts),
         },
-        negotiate_timeout_ns: 20_000_000_000,
-        truncated: false,
-        cut_frames: 0,
+        ..ctx
     };
-    std::hint::black_box(rules::run(&analysis, &ctx));
+    std::hint::black_box(analyzer.finish(&ctx).findings);
 }
 
 /// NetBIOS session service: header and message.
@@ -434,53 +440,44 @@ pub fn pipeline(data: &[u8]) {
     std::hint::black_box(smbtriage::report::exit_code(&report, None));
 }
 
-/// `analyze_file` over bytes instead of a path (same steps), plus the `dump` records.
+/// `analyze_file` over bytes instead of a path (the same function, connections settled as
+/// they close, timelines on), after a `dump` pass over the same bytes (records and
+/// conversations, everything kept).
 pub fn analyze_bytes(data: &[u8], opts: &Options) -> FileReport {
-    let mut report = FileReport {
-        path: "fuzz.pcap".into(),
-        ..FileReport::default()
-    };
-    let reader =
-        match CaptureReader::from_reader(Path::new("fuzz.pcap"), Cursor::new(data.to_vec())) {
-            Ok(r) => r,
-            Err(e) => {
-                report.errors.push(e.to_string());
-                return report;
-            }
+    let path = Path::new("fuzz.pcap");
+    let open = || CaptureReader::from_reader(path, Cursor::new(data.to_vec()));
+    if let Ok(reader) = open() {
+        let mut flow_cfg = FlowConfig::default();
+        flow_cfg
+            .server_ports
+            .extend(opts.smb_ports.iter().chain(&opts.kerberos_ports));
+        let setup_opts = SetupOptions {
+            keep_records: true,
+            ..SetupOptions::default()
         };
-    let mut flow_cfg = FlowConfig::default();
-    flow_cfg
-        .server_ports
-        .extend(opts.smb_ports.iter().chain(&opts.kerberos_ports));
-    let setup_opts = SetupOptions {
-        keep_records: true,
-        ..SetupOptions::default()
-    };
-    let mut analyzer = Analyzer::new(setup_opts);
-    let mut log = ConversationLog::default();
-    let summary = pipeline::run_reader(reader, &flow_cfg, &mut Tee(&mut log, &mut analyzer));
-    let analysis = analyzer.finish();
-    for record in &analysis.records {
-        std::hint::black_box(serde_json::to_string(record).expect("record to json"));
+        let mut analyzer = Analyzer::new(setup_opts);
+        let mut log = ConversationLog::default();
+        pipeline::run_reader(reader, &flow_cfg, &mut Tee(&mut log, &mut analyzer));
+        let analysis = analyzer.finish();
+        for record in &analysis.records {
+            std::hint::black_box(serde_json::to_string(record).expect("record to json"));
+        }
+        for c in log.into_records() {
+            std::hint::black_box(serde_json::to_string(&c).expect("conversation to json"));
+        }
     }
-    for c in log.into_records() {
-        std::hint::black_box(serde_json::to_string(&c).expect("conversation to json"));
+    match open() {
+        Ok(reader) => {
+            let opts = Options {
+                timelines: true,
+                ..opts.clone()
+            };
+            analyze_reader(path, reader, &opts)
+        }
+        Err(e) => FileReport {
+            path: "fuzz.pcap".into(),
+            errors: vec![e.to_string()],
+            ..FileReport::default()
+        },
     }
-    let truncated = matches!(summary.read_error, Some(CaptureError::Truncated { .. }));
-    if let Some(e) = &summary.read_error {
-        report.errors.push(e.to_string());
-    }
-    let ctx = Context {
-        end: summary.last.unwrap_or(At {
-            frame: 0,
-            ts: Default::default(),
-        }),
-        negotiate_timeout_ns: (opts.negotiate_timeout_secs.max(0.0) * 1e9) as i64,
-        truncated,
-        cut_frames: summary.cut_frames,
-    };
-    report.packets = summary.packets;
-    report.findings = rules::run(&analysis, &ctx);
-    report.timelines = analysis.smb.iter().map(timeline::connection).collect();
-    report
 }

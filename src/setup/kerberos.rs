@@ -8,16 +8,22 @@
 //! resynchronises on the next plausible record marker.
 
 use super::records::KrbRecord;
+use super::Analysis;
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir};
 use crate::proto::kerberos::{
     self, KrbErrorCode, KrbMessage, KrbMsgType, MAX_RECORD_LEN, RECORD_MARKER_LEN,
 };
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// At most this many exchanges are kept per capture; beyond it only failures are kept.
+/// At most this many exchanges are kept per capture (in full or as summaries); beyond it only
+/// failures are kept.
 const MAX_EXCHANGES: usize = 200_000;
+
+/// Requests kept waiting for a reply per TCP connection: a KDC answers in order, so a client
+/// with more outstanding than this is not a Kerberos client.
+const MAX_PENDING_TCP: usize = 64;
 
 /// The request side of an exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,17 @@ pub struct KrbExchange {
     pub superseded: bool,
 }
 
+impl KrbExchange {
+    /// The frame of its first message: the request, or an unpaired reply.
+    pub fn first_frame(&self) -> u64 {
+        self.request
+            .as_ref()
+            .map(|r| r.frame)
+            .or(self.reply.as_ref().map(|r| r.frame))
+            .unwrap_or_default()
+    }
+}
+
 /// Per TCP direction: the record being reassembled.
 #[derive(Debug, Default)]
 struct RecordBuf {
@@ -72,15 +89,78 @@ struct RecordBuf {
     lost_sync: bool,
 }
 
+/// What the findings need of an exchange that ended without a KRB-ERROR, once it is settled:
+/// who asked, as whom, and for which service a ticket came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KrbSummary {
+    pub client: IpAddr,
+    /// The request's frame and time, and its client principal as `cname@realm`.
+    pub request: Option<(At, Option<Box<str>>)>,
+    /// A ticket reply (AS-REP or TGS-REP): its frame and time, and the service the request
+    /// named.
+    pub ticket: Option<(At, Option<Box<str>>)>,
+}
+
+impl KrbSummary {
+    pub fn of(x: &KrbExchange) -> Self {
+        let request = x.request.as_ref().map(|r| {
+            let principal = r
+                .cname
+                .as_ref()
+                .map(|c| format!("{c}@{}", r.realm).into_boxed_str());
+            (
+                At {
+                    frame: r.frame,
+                    ts: r.ts,
+                },
+                principal,
+            )
+        });
+        let ticket = x.reply.as_ref().filter(|r| r.error.is_none()).map(|r| {
+            (
+                At {
+                    frame: r.frame,
+                    ts: r.ts,
+                },
+                x.request
+                    .as_ref()
+                    .and_then(|q| q.sname.as_deref())
+                    .map(Box::from),
+            )
+        });
+        Self {
+            client: x.client.ip(),
+            request,
+            ticket,
+        }
+    }
+}
+
 /// Collects Kerberos exchanges from TCP and UDP port-88 traffic.
+///
+/// A request waits in `pending` (owned there, per UDP 4-tuple or TCP connection) until its
+/// reply pairs with it, a newer UDP request supersedes it, its TCP connection closes, or the
+/// capture ends; then it is finished: kept whole in [`Analysis::kerberos`], or, with `settle`
+/// and no KRB-ERROR, reduced to a [`KrbSummary`] in [`Analysis::kerberos_settled`], so that
+/// memory follows failures, not traffic.
 #[derive(Debug, Default)]
 pub struct KdcTracker {
-    pub exchanges: Vec<KrbExchange>,
-    pending: HashMap<(bool, u64), Vec<usize>>,
+    /// Reduce exchanges without a KRB-ERROR to summaries.
+    settle: bool,
+    /// Exchanges created so far (kept whole, summarised, or pending).
+    created: usize,
+    pending: HashMap<(bool, u64), Vec<KrbExchange>>,
     streams: HashMap<(u64, Dir), RecordBuf>,
 }
 
 impl KdcTracker {
+    pub fn new(settle: bool) -> Self {
+        Self {
+            settle,
+            ..Self::default()
+        }
+    }
+
     /// One UDP datagram to or from a KDC port.
     pub fn udp(
         &mut self,
@@ -89,10 +169,11 @@ impl KdcTracker {
         dir: Dir,
         payload: &[u8],
         records: &mut Vec<KrbRecord>,
+        out: &mut Analysis,
     ) {
         if let Ok(msg) = kerberos::parse_message(payload) {
             records.push(record(&msg, at.frame, "udp"));
-            self.message(conn, at, dir, &msg, false);
+            self.message(conn, at, dir, &msg, false, out);
         }
     }
 
@@ -104,6 +185,7 @@ impl KdcTracker {
         dir: Dir,
         bytes: &[u8],
         records: &mut Vec<KrbRecord>,
+        out: &mut Analysis,
     ) {
         let stream = self.streams.entry((conn.id, dir)).or_default();
         stream.buf.extend_from_slice(bytes);
@@ -140,7 +222,7 @@ impl KdcTracker {
         for rec in complete {
             if let Ok(msg) = kerberos::parse_message(&rec[RECORD_MARKER_LEN..]) {
                 records.push(record(&msg, at.frame, "tcp"));
-                self.message(conn, at, dir, &msg, true);
+                self.message(conn, at, dir, &msg, true, out);
             }
         }
     }
@@ -152,13 +234,50 @@ impl KdcTracker {
         stream.lost_sync = true;
     }
 
-    pub fn tcp_closed(&mut self, conn: &ConnInfo) {
+    pub fn tcp_closed(&mut self, conn: &ConnInfo, out: &mut Analysis) {
         self.streams.remove(&(conn.id, Dir::ToServer));
         self.streams.remove(&(conn.id, Dir::ToClient));
-        self.pending.remove(&(true, conn.id));
+        for x in self.pending.remove(&(true, conn.id)).unwrap_or_default() {
+            self.done(x, out);
+        }
     }
 
-    fn message(&mut self, conn: &ConnInfo, at: At, dir: Dir, msg: &KrbMessage<'_>, tcp: bool) {
+    /// Ends the capture: requests still waiting are unanswered. Exchanges come out in the
+    /// order of their first message.
+    pub fn finish(&mut self, out: &mut Analysis) {
+        for (_, xs) in std::mem::take(&mut self.pending) {
+            for x in xs {
+                self.done(x, out);
+            }
+        }
+        out.kerberos.sort_by_key(KrbExchange::first_frame);
+        out.kerberos_settled.sort_by_key(|s| {
+            s.request
+                .as_ref()
+                .or(s.ticket.as_ref())
+                .map(|(at, _)| at.frame)
+        });
+    }
+
+    /// A finished exchange: kept whole, or summarised.
+    fn done(&self, x: KrbExchange, out: &mut Analysis) {
+        let failed = x.reply.as_ref().is_some_and(|r| r.error.is_some());
+        if self.settle && !failed {
+            out.kerberos_settled.push(KrbSummary::of(&x));
+        } else {
+            out.kerberos.push(x);
+        }
+    }
+
+    fn message(
+        &mut self,
+        conn: &ConnInfo,
+        at: At,
+        dir: Dir,
+        msg: &KrbMessage<'_>,
+        tcp: bool,
+        out: &mut Analysis,
+    ) {
         let key = (tcp, conn.id);
         match msg {
             KrbMessage::AsReq(req) | KrbMessage::TgsReq(req) => {
@@ -174,27 +293,30 @@ impl KdcTracker {
                     sname: req.body.sname.as_ref().map(|s| s.to_string()),
                     has_preauth: req.has_preauth(),
                 };
-                let pending = self.pending.entry(key).or_default();
+                let mut pending = self.pending.remove(&key).unwrap_or_default();
                 if !tcp {
-                    for &i in pending.iter() {
-                        if let Some(x) = self.exchanges.get_mut(i) {
-                            x.superseded = true;
-                        }
+                    for mut x in pending.drain(..) {
+                        x.superseded = true;
+                        self.done(x, out);
                     }
-                    pending.clear();
+                } else if pending.len() >= MAX_PENDING_TCP {
+                    let oldest = pending.remove(0);
+                    self.done(oldest, out);
                 }
-                if self.exchanges.len() >= MAX_EXCHANGES {
-                    return;
+                if self.created < MAX_EXCHANGES {
+                    self.created += 1;
+                    pending.push(KrbExchange {
+                        client: conn.client,
+                        server: conn.server,
+                        transport: if tcp { "tcp" } else { "udp" },
+                        request: Some(request),
+                        reply: None,
+                        superseded: false,
+                    });
                 }
-                pending.push(self.exchanges.len());
-                self.exchanges.push(KrbExchange {
-                    client: conn.client,
-                    server: conn.server,
-                    transport: if tcp { "tcp" } else { "udp" },
-                    request: Some(request),
-                    reply: None,
-                    superseded: false,
-                });
+                if !pending.is_empty() {
+                    self.pending.insert(key, pending);
+                }
             }
             KrbMessage::AsRep(_) | KrbMessage::TgsRep(_) | KrbMessage::Error(_) => {
                 let error = match msg {
@@ -214,25 +336,32 @@ impl KdcTracker {
                     msg_type: msg.msg_type(),
                     error,
                 };
-                let paired = self.pending.get_mut(&key).and_then(|p| {
-                    if tcp {
-                        (!p.is_empty()).then(|| p.remove(0))
-                    } else {
-                        p.pop()
+                // On TCP the oldest request is answered first; on UDP the latest.
+                let paired = match self.pending.get_mut(&key) {
+                    Some(p) if tcp && !p.is_empty() => Some(p.remove(0)),
+                    Some(p) => p.pop(),
+                    None => None,
+                };
+                if self.pending.get(&key).is_some_and(Vec::is_empty) {
+                    self.pending.remove(&key);
+                }
+                match paired {
+                    Some(mut x) => {
+                        x.reply = Some(reply);
+                        self.done(x, out);
                     }
-                });
-                match paired.and_then(|i| self.exchanges.get_mut(i)) {
-                    Some(x) => x.reply = Some(reply),
                     None => {
-                        if self.exchanges.len() < MAX_EXCHANGES || reply.error.is_some() {
-                            self.exchanges.push(KrbExchange {
+                        if self.created < MAX_EXCHANGES || reply.error.is_some() {
+                            self.created += 1;
+                            let x = KrbExchange {
                                 client: conn.client,
                                 server: conn.server,
                                 transport: if tcp { "tcp" } else { "udp" },
                                 request: None,
                                 reply: Some(reply),
                                 superseded: false,
-                            });
+                            };
+                            self.done(x, out);
                         }
                     }
                 }

@@ -5,7 +5,10 @@
 //! any `--smb-port`, or recognised by its magic bytes; Kerberos on 88 and any
 //! `--kerberos-port`; DNS on 53) and returns an [`Analysis`] when the capture ends. Memory is
 //! bounded by the number of open connections: finished connections keep only their setup
-//! exchanges, never their payload.
+//! exchanges, never their payload. With `settle`, a caller that judges finished connections
+//! itself ([`Analyzer::take_closed`]) reduces the unremarkable ones to [`SmbSummary`]s, and
+//! Kerberos exchanges without a KRB-ERROR become [`KrbSummary`]s, so that what stays whole
+//! follows the failures in the capture rather than its size.
 
 pub mod dns;
 pub mod kerberos;
@@ -15,9 +18,9 @@ pub mod smb;
 use crate::flow::{At, ConnInfo, Dir, FastMap, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
 use dns::NameTable;
-use kerberos::{KdcTracker, KrbExchange};
+use kerberos::{KdcTracker, KrbExchange, KrbSummary};
 use records::Record;
-use smb::{Sinks, SmbConnection};
+use smb::{Sinks, SmbConnection, SmbSummary};
 use std::net::SocketAddr;
 
 /// Failed connection attempts kept per capture.
@@ -30,6 +33,9 @@ pub struct SetupOptions {
     pub kerberos_ports: Vec<u16>,
     /// Keep dissection records for `dump`.
     pub keep_records: bool,
+    /// Summarise Kerberos exchanges that ended without an error, and hand finished SMB
+    /// connections to [`Analyzer::take_closed`] for the caller to keep or summarise.
+    pub settle: bool,
 }
 
 impl Default for SetupOptions {
@@ -38,6 +44,7 @@ impl Default for SetupOptions {
             smb_ports: vec![445, 139],
             kerberos_ports: vec![88],
             keep_records: false,
+            settle: false,
         }
     }
 }
@@ -58,9 +65,15 @@ pub struct FailedConnect {
 /// Everything setup analysis found in one capture.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    /// SMB connections in order of their first packet.
+    /// SMB connections in order of their first packet (with `settle`, those kept whole).
     pub smb: Vec<SmbConnection>,
+    /// Settled SMB connections, in order of their first packet.
+    pub smb_settled: Vec<SmbSummary>,
+    /// Kerberos exchanges in order of their first message (with `settle`, those that ended in
+    /// a KRB-ERROR).
     pub kerberos: Vec<KrbExchange>,
+    /// Settled Kerberos exchanges (with `settle`), in order of their first message.
+    pub kerberos_settled: Vec<KrbSummary>,
     pub names: NameTable,
     pub failed_connects: Vec<FailedConnect>,
     /// Dissection records in frame order (only with `keep_records`).
@@ -97,45 +110,63 @@ struct TcpState {
 pub struct Analyzer {
     opts: SetupOptions,
     tcp: FastMap<u64, TcpState>,
-    done_smb: Vec<SmbConnection>,
+    /// Finished SMB connections not yet taken by [`Analyzer::take_closed`] (with `settle`).
+    closed: Vec<SmbConnection>,
     kdc: KdcTracker,
-    names: NameTable,
-    failed_connects: Vec<FailedConnect>,
-    records: Vec<Record>,
+    /// What is finished so far.
+    out: Analysis,
 }
 
 impl Analyzer {
     pub fn new(opts: SetupOptions) -> Self {
+        let kdc = KdcTracker::new(opts.settle);
         Self {
             opts,
             tcp: FastMap::default(),
-            done_smb: Vec::new(),
-            kdc: KdcTracker::default(),
-            names: NameTable::default(),
-            failed_connects: Vec::new(),
-            records: Vec::new(),
+            closed: Vec::new(),
+            kdc,
+            out: Analysis::default(),
         }
+    }
+
+    /// The next finished SMB connection that carried SMB, for a caller that decides whether to
+    /// [`keep`](Self::keep) it whole or [`settle`](Self::settle) it (with `settle`).
+    pub fn take_closed(&mut self) -> Option<SmbConnection> {
+        self.closed.pop()
+    }
+
+    /// Keeps a finished connection whole, for the rules that run when the capture ends.
+    pub fn keep(&mut self, conn: SmbConnection) {
+        self.out.smb.push(conn);
+    }
+
+    /// Keeps only the summary of a finished connection.
+    pub fn settle(&mut self, conn: &SmbConnection) {
+        self.out.smb_settled.push(conn.summary());
+    }
+
+    /// What has finished so far (connections, answered Kerberos exchanges, names), for
+    /// judging a connection as it closes. Not yet in order.
+    pub fn so_far(&self) -> &Analysis {
+        &self.out
     }
 
     /// Ends the analysis. Call after the flow table's `finish`, which closes every connection.
     pub fn finish(mut self) -> Analysis {
-        let mut smb: Vec<SmbConnection> = self.done_smb;
-        smb.extend(
+        let mut out = self.out;
+        out.smb.append(&mut self.closed);
+        out.smb.extend(
             self.tcp
                 .into_values()
                 .filter_map(|t| t.smb)
                 .map(|c| *c)
                 .filter(SmbConnection::carried_smb),
         );
-        smb.sort_by_key(|c| c.conn.first.frame);
-        self.records.sort_by_key(Record::frame);
-        Analysis {
-            smb,
-            kerberos: self.kdc.exchanges,
-            names: self.names,
-            failed_connects: self.failed_connects,
-            records: self.records,
-        }
+        out.smb.sort_by_key(|c| c.conn.first.frame);
+        out.smb_settled.sort_by_key(|c| c.first.frame);
+        self.kdc.finish(&mut out);
+        out.records.sort_by_key(Record::frame);
+        out
     }
 }
 
@@ -180,19 +211,22 @@ impl FlowSink for Analyzer {
                 let c = state
                     .smb
                     .get_or_insert_with(|| Box::new(SmbConnection::new(conn, handshake)));
-                let records = self.opts.keep_records.then_some(&mut self.records);
+                let records = self.opts.keep_records.then_some(&mut self.out.records);
                 smb_event(c, records, at, event);
             }
             Kind::Kerberos => match event {
                 TcpEvent::Data { dir, bytes, .. } => {
                     let mut recs = Vec::new();
-                    self.kdc.tcp_data(conn, at, dir, bytes, &mut recs);
+                    self.kdc
+                        .tcp_data(conn, at, dir, bytes, &mut recs, &mut self.out);
                     if self.opts.keep_records {
-                        self.records.extend(recs.into_iter().map(Record::Kerberos));
+                        self.out
+                            .records
+                            .extend(recs.into_iter().map(Record::Kerberos));
                     }
                 }
                 TcpEvent::Gap { dir, .. } => self.kdc.tcp_gap(conn, dir),
-                TcpEvent::Closed { .. } => self.kdc.tcp_closed(conn),
+                TcpEvent::Closed { .. } => self.kdc.tcp_closed(conn, &mut self.out),
                 _ => {}
             },
             Kind::Dns => {
@@ -210,10 +244,11 @@ impl FlowSink for Analyzer {
                 {
                     // A SYN flood would otherwise grow this without bound; the first
                     // MAX_FAILED_CONNECTS attempts already say all a finding can.
-                    if let (Some(syn), true) =
-                        (state.syn, self.failed_connects.len() < MAX_FAILED_CONNECTS)
-                    {
-                        self.failed_connects.push(FailedConnect {
+                    if let (Some(syn), true) = (
+                        state.syn,
+                        self.out.failed_connects.len() < MAX_FAILED_CONNECTS,
+                    ) {
+                        self.out.failed_connects.push(FailedConnect {
                             client: conn.client,
                             server: conn.server,
                             syn,
@@ -228,7 +263,11 @@ impl FlowSink for Analyzer {
                 // not kept: memory follows connections that did SMB, not connection attempts.
                 if let Some(c) = state.smb {
                     if c.carried_smb() {
-                        self.done_smb.push(*c);
+                        if self.opts.settle {
+                            self.closed.push(*c);
+                        } else {
+                            self.out.smb.push(*c);
+                        }
                     }
                 }
             }
@@ -239,14 +278,17 @@ impl FlowSink for Analyzer {
         let port = conn.server.port();
         if self.opts.kerberos_ports.contains(&port) {
             let mut recs = Vec::new();
-            self.kdc.udp(conn, at, dir, &datagram.payload, &mut recs);
+            self.kdc
+                .udp(conn, at, dir, &datagram.payload, &mut recs, &mut self.out);
             if self.opts.keep_records {
-                self.records.extend(recs.into_iter().map(Record::Kerberos));
+                self.out
+                    .records
+                    .extend(recs.into_iter().map(Record::Kerberos));
             }
         } else if port == 53 || conn.client.port() == 53 {
-            let recs = self.names.learn(&datagram.payload, at.frame);
+            let recs = self.out.names.learn(&datagram.payload, at.frame);
             if self.opts.keep_records {
-                self.records.extend(recs.into_iter().map(Record::Dns));
+                self.out.records.extend(recs.into_iter().map(Record::Dns));
             }
         }
     }
@@ -316,9 +358,9 @@ impl Analyzer {
             complete.push(buf.drain(..total).skip(2).collect::<Vec<u8>>());
         }
         for msg in complete {
-            let recs = self.names.learn(&msg, at.frame);
+            let recs = self.out.names.learn(&msg, at.frame);
             if self.opts.keep_records {
-                self.records.extend(recs.into_iter().map(Record::Dns));
+                self.out.records.extend(recs.into_iter().map(Record::Dns));
             }
         }
     }

@@ -23,9 +23,11 @@ use crate::proto::nbss;
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb1::{self, Smb1Body, Smb1Command, Smb1Status};
 use crate::proto::smb2::{
-    self, Body, Dialect, NegotiateContext, SessionFlags, Smb2Command, Smb2Message, Smb2Pdu,
+    self, Body, Dialect, NegotiateContext, SessionFlags, ShareFlags, Smb2Command, Smb2Message,
+    Smb2Pdu,
 };
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 
 /// Bytes of a record kept for parsing: every setup message fits, and a READ/WRITE header with
 /// plenty to spare.
@@ -200,6 +202,39 @@ impl Exchange {
     pub fn start(&self) -> Option<Moment> {
         self.request.or(self.interim).or(self.response)
     }
+}
+
+/// Where a connection showed its server demanding encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncryptionSeen {
+    /// A TREE_CONNECT response marked the share ENCRYPT_DATA (its path, if captured).
+    Share { frame: u64, path: String },
+    /// A SESSION_SETUP response flagged the whole session ENCRYPT_DATA.
+    Session { frame: u64 },
+    /// Encrypted (transform) messages flowed.
+    Traffic { frame: u64 },
+}
+
+/// What the whole-capture findings rules need of a finished SMB connection that had nothing
+/// of its own to report above `info`: who talked to whom and when, which sessions came up,
+/// and whether the server showed it demands encryption. A few dozen bytes instead of the
+/// connection's exchanges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmbSummary {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// The connection's first packet (`conn.first`).
+    pub first: Moment,
+    /// Its SYN, or the first packet when the handshake was not captured.
+    pub first_ts: Timestamp,
+    pub synack: bool,
+    /// Successful SESSION_SETUP exchanges (each a session).
+    pub sessions: u32,
+    /// Their responses, in order.
+    pub session_ok: Box<[Moment]>,
+    pub cut_messages: u64,
+    pub first_cut: Option<Moment>,
+    pub encryption: Option<EncryptionSeen>,
 }
 
 /// Lost bytes that touched this connection.
@@ -993,6 +1028,53 @@ impl SmbConnection {
                 .and_then(|s| s.session_flags)
                 .is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA))
         })
+    }
+
+    /// Successful SESSION_SETUP responses, in order.
+    pub fn session_ok(&self) -> impl Iterator<Item = Moment> + '_ {
+        self.exchanges
+            .iter()
+            .filter(|x| x.command.is(Smb2Command::SESSION_SETUP) && x.status == Some(0))
+            .filter_map(|x| x.response)
+    }
+
+    /// The first sign that the server demands encryption: a share or session flagged
+    /// ENCRYPT_DATA (in exchange order), else encrypted traffic.
+    pub fn encryption_seen(&self) -> Option<EncryptionSeen> {
+        for x in &self.exchanges {
+            let frame = x.response.map(|r| r.frame).unwrap_or_default();
+            let flags = x.tree.as_ref().and_then(|t| t.share_flags);
+            if flags.is_some_and(|f| ShareFlags(f).contains(ShareFlags::ENCRYPT_DATA)) {
+                let path = x
+                    .tree
+                    .as_ref()
+                    .and_then(|t| t.path.clone())
+                    .unwrap_or_default();
+                return Some(EncryptionSeen::Share { frame, path });
+            }
+            let sflags = x.session.as_ref().and_then(|s| s.session_flags);
+            if sflags.is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA)) {
+                return Some(EncryptionSeen::Session { frame });
+            }
+        }
+        self.encrypted
+            .map(|at| EncryptionSeen::Traffic { frame: at.frame })
+    }
+
+    /// The connection reduced to what the whole-capture rules read.
+    pub fn summary(&self) -> SmbSummary {
+        SmbSummary {
+            client: self.conn.client,
+            server: self.conn.server,
+            first: self.conn.first,
+            first_ts: self.first_ts(),
+            synack: self.synack.is_some(),
+            sessions: self.sessions() as u32,
+            session_ok: self.session_ok().collect(),
+            cut_messages: self.cut_messages,
+            first_cut: self.first_cut,
+            encryption: self.encryption_seen(),
+        }
     }
 
     pub fn first_moment(&self) -> Moment {

@@ -21,12 +21,16 @@ pub fn check(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
         f.time = Some(ctx.end.ts);
         out.push(f);
     }
-    let cut: u64 = analysis.smb.iter().map(|c| c.cut_messages).sum();
+    let whole = analysis.smb.iter().map(|c| (c.cut_messages, c.first_cut));
+    let settled = analysis
+        .smb_settled
+        .iter()
+        .map(|c| (c.cut_messages, c.first_cut));
+    let cut: u64 = whole.clone().chain(settled.clone()).map(|(n, _)| n).sum();
     if cut > 0 {
-        let first = analysis
-            .smb
-            .iter()
-            .filter_map(|c| c.first_cut)
+        let first = whole
+            .chain(settled)
+            .filter_map(|(_, at)| at)
             .min_by_key(|m| m.frame);
         let mut f = Finding::new(
             FindingId::CaptureIncomplete,
@@ -45,13 +49,11 @@ pub fn check(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
         }
         out.push(f);
     }
-    for conn in &analysis.smb {
-        out.extend(connection(conn));
-    }
     out
 }
 
-fn connection(conn: &SmbConnection) -> Vec<Finding> {
+/// A connection whose capture is incomplete in itself (one-sided), or that was encrypted.
+pub(super) fn connection(conn: &SmbConnection) -> Vec<Finding> {
     let mut out = Vec::new();
     if server_silent(conn) && conn.exchanges.iter().any(|x| x.request.is_some()) {
         let mut f = Finding::new(

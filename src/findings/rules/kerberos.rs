@@ -6,7 +6,7 @@
 //! from the same client follows it. A failure that a later attempt overcame (a ticket issued
 //! after all, or an SMB session that still came up) is a warning, not an error.
 
-use super::{elapsed, on_conn, Context};
+use super::{connections, elapsed, on_conn, Conn, Context};
 use crate::capture::Timestamp;
 use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
 use crate::proto::kerberos::{classify_error, ErrorClass, KrbErrorCode, KrbMsgType};
@@ -20,18 +20,13 @@ use std::net::IpAddr;
 /// the one it affected.
 const CORRELATION_NS: i64 = 120_000_000_000;
 
+/// The KDC's errors (those inside SESSION_SETUP, and fallbacks, are per connection).
 pub fn check(analysis: &Analysis, _ctx: &Context) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for x in &analysis.kerberos {
-        if let Some(f) = kdc_error(analysis, x) {
-            out.push(f);
-        }
-    }
-    for conn in &analysis.smb {
-        out.extend(in_session_setup(conn));
-        out.extend(fallback(analysis, conn));
-    }
-    out
+    analysis
+        .kerberos
+        .iter()
+        .filter_map(|x| kdc_error(analysis, x))
+        .collect()
 }
 
 fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
@@ -115,10 +110,13 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
         if let Some(conn) = affected_connection(analysis, x.client.ip(), reply.ts) {
             f.evidence.push(format!(
                 "The KDC {} answered the client's {kind} while it was setting up the SMB connection {} → {} (first frame {}).",
-                x.server, conn.conn.client, conn.conn.server, conn.conn.first.frame
+                x.server,
+                conn.client(),
+                conn.server(),
+                conn.first().frame
             ));
-            f.client = Some(conn.conn.client);
-            f.server = Some(conn.conn.server);
+            f.client = Some(conn.client());
+            f.server = Some(conn.server());
         }
         if let Some(later) = later_success(analysis, x, &sname, reply.ts) {
             f.severity = Severity::Warning;
@@ -169,23 +167,12 @@ fn service_host(sname: &str) -> Option<&str> {
 
 /// The SMB connection from `client` that a Kerberos failure at `at` belongs to: one that had
 /// not yet set up a session by then, started nearest in time (within [`CORRELATION_NS`]).
-fn affected_connection(
-    analysis: &Analysis,
-    client: IpAddr,
-    at: Timestamp,
-) -> Option<&SmbConnection> {
-    analysis
-        .smb
-        .iter()
-        .filter(|c| c.conn.client.ip() == client)
+fn affected_connection(analysis: &Analysis, client: IpAddr, at: Timestamp) -> Option<Conn<'_>> {
+    connections(analysis)
+        .into_iter()
+        .filter(|c| c.client().ip() == client)
         .filter(|c| c.first_ts().since(at).abs() <= CORRELATION_NS)
-        .filter(|c| {
-            !c.exchanges.iter().any(|x| {
-                x.command.is(Smb2Command::SESSION_SETUP)
-                    && x.status == Some(0)
-                    && x.response.is_some_and(|r| r.ts < at)
-            })
-        })
+        .filter(|c| !c.session_ok().iter().any(|r| r.ts < at))
         .min_by_key(|c| c.first_ts().since(at).abs())
 }
 
@@ -196,41 +183,51 @@ fn later_success(
     sname: &str,
     after: Timestamp,
 ) -> Option<String> {
-    let ticket = analysis.kerberos.iter().find(|k| {
-        k.client.ip() == x.client.ip()
-            && k.reply.as_ref().is_some_and(|r| {
-                r.error.is_none()
-                    && r.ts > after
-                    && k.request.as_ref().and_then(|q| q.sname.as_deref()) == Some(sname)
-            })
+    // The first ticket for the same service to the same client after the failure, whether
+    // its exchange was kept whole or settled.
+    let whole = analysis.kerberos.iter().find_map(|k| {
+        let r = k.reply.as_ref()?;
+        (k.client.ip() == x.client.ip()
+            && r.error.is_none()
+            && r.ts > after
+            && k.request.as_ref().and_then(|q| q.sname.as_deref()) == Some(sname))
+        .then_some((k.first_frame(), r.frame))
     });
-    if let Some(k) = ticket {
+    let settled = analysis.kerberos_settled.iter().find_map(|k| {
+        let (at, service) = k.ticket.as_ref()?;
+        (k.client == x.client.ip() && at.ts > after && service.as_deref() == Some(sname)).then(
+            || {
+                (
+                    k.request.as_ref().map_or(at.frame, |(q, _)| q.frame),
+                    at.frame,
+                )
+            },
+        )
+    });
+    let ticket = match (whole, settled) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some((_, frame)) = ticket {
         return Some(format!(
-            "A later request for {sname} succeeded (frame {}).",
-            k.reply.as_ref().map(|r| r.frame).unwrap_or_default()
+            "A later request for {sname} succeeded (frame {frame})."
         ));
     }
-    analysis
-        .smb
+    connections(analysis)
         .iter()
-        .filter(|c| c.conn.client.ip() == x.client.ip())
-        .flat_map(|c| c.exchanges.iter())
-        .find(|s| {
-            s.command.is(Smb2Command::SESSION_SETUP)
-                && s.status == Some(0)
-                && s.response
-                    .is_some_and(|r| r.ts > after && r.ts.since(after) <= CORRELATION_NS)
-        })
-        .map(|s| {
+        .filter(|c| c.client().ip() == x.client.ip())
+        .flat_map(|c| c.session_ok())
+        .find(|r| r.ts > after && r.ts.since(after) <= CORRELATION_NS)
+        .map(|r| {
             format!(
                 "An SMB session from the same client was still set up afterwards (frame {}).",
-                s.response.map(|r| r.frame).unwrap_or_default()
+                r.frame
             )
         })
 }
 
 /// KRB-ERRORs carried in SESSION_SETUP responses.
-fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
+pub(super) fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
     let mut out = Vec::new();
     for x in conn
         .exchanges
@@ -291,7 +288,7 @@ fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
 }
 
 /// NTLMSSP used after Kerberos failed for the same client shortly before.
-fn fallback(analysis: &Analysis, conn: &SmbConnection) -> Vec<Finding> {
+pub(super) fn fallback(analysis: &Analysis, conn: &SmbConnection) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(ntlm) = conn.exchanges.iter().find(|x| {
         x.command.is(Smb2Command::SESSION_SETUP)

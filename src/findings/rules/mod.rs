@@ -1,5 +1,11 @@
 //! The rules: each reads the [`Analysis`] and returns findings of its own ids. They share the
 //! [`Context`] (capture-wide facts) and small helpers for evidence wording.
+//!
+//! Two kinds of rule: those about one SMB connection ([`connection`]), which read other
+//! connections and Kerberos exchanges only from before it (the credentials, a Kerberos failure
+//! it fell back from) or only when it failed, and the whole-capture ones ([`run`]), which
+//! correlate across connections through [`Conn`], whole or settled alike. That split lets a
+//! caller judge a connection as it closes ([`settle`]) and keep only a summary of it.
 
 mod capture;
 mod kerberos;
@@ -8,11 +14,12 @@ mod session;
 mod tcp;
 mod tree;
 
-use super::Finding;
+use super::{Finding, Severity};
 use crate::capture::Timestamp;
 use crate::flow::{At, Dir};
-use crate::setup::smb::{Exchange, SmbConnection};
+use crate::setup::smb::{EncryptionSeen, Exchange, SmbConnection, SmbSummary};
 use crate::setup::Analysis;
+use std::net::SocketAddr;
 
 /// Capture-wide facts the rules need besides the analysis.
 #[derive(Debug, Clone)]
@@ -27,19 +34,145 @@ pub struct Context {
     pub cut_frames: u64,
 }
 
-/// Runs every rule and returns the findings in order of their first frame.
-pub fn run(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// Runs every rule and returns the findings in order of their first frame. Settled
+/// connections' own findings are the caller's (see [`settle`]); pass them in `settled` to have
+/// them merged into the order.
+pub fn run(analysis: &Analysis, ctx: &Context, settled: Vec<Finding>) -> Vec<Finding> {
+    let mut out = settled;
     out.extend(tcp::connect_failed(analysis, ctx));
     for conn in &analysis.smb {
-        out.extend(negotiate::check(conn, ctx));
-        out.extend(session::check(conn, analysis, ctx));
-        out.extend(tree::check(conn, analysis));
+        out.extend(connection(conn, analysis, ctx));
     }
     out.extend(kerberos::check(analysis, ctx));
     out.extend(capture::check(analysis, ctx));
-    out.sort_by_key(|f| (f.first_frame(), f.id));
+    sort(&mut out);
     out
+}
+
+/// The report's order: by first frame, then id, then connection and wording, so that the
+/// order never depends on which rule or connection produced a finding first.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.first_frame(), a.id, a.client, a.server, &a.message).cmp(&(
+            b.first_frame(),
+            b.id,
+            b.client,
+            b.server,
+            &b.message,
+        ))
+    });
+}
+
+/// The rules about one SMB connection.
+pub fn connection(conn: &SmbConnection, analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
+    let mut out = negotiate::check(conn, ctx);
+    out.extend(session::check(conn, analysis, ctx));
+    out.extend(tree::check(conn, analysis));
+    out.extend(kerberos::in_session_setup(conn));
+    out.extend(kerberos::fallback(analysis, conn));
+    out.extend(capture::connection(conn));
+    out
+}
+
+/// Judges a connection as it closes, with what has finished so far: its findings when none is
+/// above `info` and none can change with what the capture shows later (the end of the capture
+/// is tried at the close and a century after it, and the findings must agree), so that the
+/// connection can be reduced to a summary. `None`: keep it whole for the end of the capture.
+pub fn settle(
+    conn: &SmbConnection,
+    analysis: &Analysis,
+    ctx: &Context,
+    now: At,
+) -> Option<Vec<Finding>> {
+    const CENTURY_NS: i64 = 100 * 365 * 86_400 * 1_000_000_000;
+    let at = |ts| Context {
+        end: At {
+            frame: now.frame,
+            ts,
+        },
+        ..ctx.clone()
+    };
+    let near = connection(conn, analysis, &at(now.ts));
+    if near.iter().any(|f| f.severity > Severity::Info) {
+        return None;
+    }
+    // A capture dated within a century of the end of time cannot be tried: keep it whole.
+    let later = Timestamp::from_nanos(now.ts.nanos().checked_add(CENTURY_NS)?);
+    let far = connection(conn, analysis, &at(later));
+    (near == far).then_some(near)
+}
+
+/// An SMB connection as the whole-capture rules see it: kept whole, or settled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Conn<'a> {
+    Whole(&'a SmbConnection),
+    Settled(&'a SmbSummary),
+}
+
+impl Conn<'_> {
+    pub fn client(&self) -> SocketAddr {
+        match self {
+            Conn::Whole(c) => c.conn.client,
+            Conn::Settled(s) => s.client,
+        }
+    }
+
+    pub fn server(&self) -> SocketAddr {
+        match self {
+            Conn::Whole(c) => c.conn.server,
+            Conn::Settled(s) => s.server,
+        }
+    }
+
+    /// The connection's first packet.
+    pub fn first(&self) -> At {
+        match self {
+            Conn::Whole(c) => c.conn.first,
+            Conn::Settled(s) => s.first,
+        }
+    }
+
+    /// Its SYN's time, or its first packet's.
+    pub fn first_ts(&self) -> Timestamp {
+        match self {
+            Conn::Whole(c) => c.first_ts(),
+            Conn::Settled(s) => s.first_ts,
+        }
+    }
+
+    pub fn synack(&self) -> bool {
+        match self {
+            Conn::Whole(c) => c.synack.is_some(),
+            Conn::Settled(s) => s.synack,
+        }
+    }
+
+    /// Successful SESSION_SETUP responses, in order.
+    pub fn session_ok(&self) -> Vec<At> {
+        match self {
+            Conn::Whole(c) => c.session_ok().collect(),
+            Conn::Settled(s) => s.session_ok.to_vec(),
+        }
+    }
+
+    pub fn encryption(&self) -> Option<EncryptionSeen> {
+        match self {
+            Conn::Whole(c) => c.encryption_seen(),
+            Conn::Settled(s) => s.encryption.clone(),
+        }
+    }
+}
+
+/// Every SMB connection, whole or settled, in order of its first packet.
+pub(crate) fn connections(analysis: &Analysis) -> Vec<Conn<'_>> {
+    let mut all: Vec<Conn<'_>> = analysis
+        .smb
+        .iter()
+        .map(Conn::Whole)
+        .chain(analysis.smb_settled.iter().map(Conn::Settled))
+        .collect();
+    all.sort_by_key(|c| c.first().frame);
+    all
 }
 
 /// Milliseconds between two moments, for messages: `0.2 ms`, `60.07 s`.

@@ -211,14 +211,27 @@ fn kerberos_client(
     before: crate::capture::Timestamp,
 ) -> Option<String> {
     let ip = client?.ip();
-    analysis
+    // The latest request, whether its exchange was kept whole or settled.
+    let whole = analysis
         .kerberos
         .iter()
         .filter(|k| k.client.ip() == ip)
         .filter_map(|k| k.request.as_ref())
         .filter(|r| r.ts <= before)
-        .filter_map(|r| Some(format!("{}@{}", r.cname.as_ref()?, r.realm)))
-        .next_back()
+        .filter_map(|r| Some((r.frame, format!("{}@{}", r.cname.as_ref()?, r.realm))))
+        .next_back();
+    let settled = analysis
+        .kerberos_settled
+        .iter()
+        .filter(|k| k.client == ip)
+        .filter_map(|k| k.request.as_ref())
+        .filter(|(at, _)| at.ts <= before)
+        .filter_map(|(at, principal)| Some((at.frame, principal.as_deref()?.to_string())))
+        .next_back();
+    match (whole, settled) {
+        (Some(a), Some(b)) => Some(if a.0 >= b.0 { a.1 } else { b.1 }),
+        (a, b) => a.or(b).map(|(_, p)| p),
+    }
 }
 
 fn guest(conn: &SmbConnection, x: &Exchange) -> Option<Finding> {

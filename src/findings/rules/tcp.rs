@@ -1,6 +1,6 @@
 //! `tcp-connect-failed`: a SYN to an SMB or Kerberos port answered by RST, or never answered.
 
-use super::{elapsed, Context};
+use super::{connections, elapsed, Conn, Context};
 use crate::findings::{Finding, FindingId, Severity};
 use crate::setup::Analysis;
 use crate::setup::FailedConnect;
@@ -14,6 +14,7 @@ const RETRY_WINDOW_NS: i64 = 30_000_000_000;
 
 pub fn connect_failed(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
+    let conns = connections(analysis);
     let mut attempts: Vec<&FailedConnect> = analysis.failed_connects.iter().collect();
     attempts.sort_by_key(|a| a.syn.frame);
     let mut groups: Vec<Vec<&FailedConnect>> = Vec::new();
@@ -72,7 +73,7 @@ pub fn connect_failed(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
                 group.last().map(|l| l.syn.frame).unwrap_or_default()
             ));
         }
-        if let Some(port) = reached_otherwise(analysis, a) {
+        if let Some(port) = reached_otherwise(&conns, a) {
             // Windows tries 445 and 139 at once and keeps whichever answers.
             f.severity = Severity::Info;
             f.evidence.push(format!(
@@ -85,15 +86,14 @@ pub fn connect_failed(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
 }
 
 /// Another SMB port of the same server that the same client reached within a few seconds.
-fn reached_otherwise(analysis: &Analysis, a: &FailedConnect) -> Option<u16> {
+fn reached_otherwise(conns: &[Conn<'_>], a: &FailedConnect) -> Option<u16> {
     if a.kerberos {
         return None;
     }
-    analysis
-        .smb
+    conns
         .iter()
-        .filter(|c| c.conn.client.ip() == a.client.ip() && c.conn.server.ip() == a.server.ip())
-        .filter(|c| c.conn.server.port() != a.server.port() && c.synack.is_some())
+        .filter(|c| c.client().ip() == a.client.ip() && c.server().ip() == a.server.ip())
+        .filter(|c| c.server().port() != a.server.port() && c.synack())
         .find(|c| c.first_ts().since(a.syn.ts).abs() <= 5_000_000_000)
-        .map(|c| c.conn.server.port())
+        .map(|c| c.server().port())
 }

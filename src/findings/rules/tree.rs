@@ -8,12 +8,12 @@
 //! the same server demands encryption elsewhere in the capture, when it does.
 
 use super::session::cannot_encrypt;
-use super::{ending_after, on_conn, server_silent, with_exchange};
+use super::{connections, ending_after, on_conn, server_silent, with_exchange};
 use crate::findings::{Finding, FindingId, StatusRef};
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb1::Smb1Command;
-use crate::proto::smb2::{SessionFlags, ShareFlags, Smb2Command};
-use crate::setup::smb::{Command, Exchange, SmbConnection};
+use crate::proto::smb2::Smb2Command;
+use crate::setup::smb::{Command, EncryptionSeen, Exchange, SmbConnection};
 use crate::setup::Analysis;
 
 fn is_tree_connect(x: &Exchange) -> bool {
@@ -109,36 +109,21 @@ pub fn check(conn: &SmbConnection, analysis: &Analysis) -> Vec<Finding> {
 /// Where the capture shows the same server demanding encryption.
 fn encryption_demanded(analysis: &Analysis, conn: &SmbConnection) -> Option<String> {
     let server = conn.conn.server.ip();
-    for other in analysis.smb.iter().filter(|c| c.conn.server.ip() == server) {
-        for x in &other.exchanges {
-            let flags = x.tree.as_ref().and_then(|t| t.share_flags);
-            if flags.is_some_and(|f| ShareFlags(f).contains(ShareFlags::ENCRYPT_DATA)) {
-                let path = x
-                    .tree
-                    .as_ref()
-                    .and_then(|t| t.path.clone())
-                    .unwrap_or_default();
-                return Some(format!(
-                    "The same server marks share {path} ENCRYPT_DATA (frame {}).",
-                    x.response.map(|r| r.frame).unwrap_or_default()
-                ));
-            }
-            let sflags = x.session.as_ref().and_then(|s| s.session_flags);
-            if sflags.is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA)) {
-                return Some(format!(
-                    "The same server required encryption for a whole session (SessionFlags ENCRYPT_DATA, frame {}).",
-                    x.response.map(|r| r.frame).unwrap_or_default()
-                ));
-            }
+    let seen = connections(analysis)
+        .iter()
+        .filter(|c| c.server().ip() == server)
+        .find_map(|c| c.encryption())?;
+    Some(match seen {
+        EncryptionSeen::Share { frame, path } => {
+            format!("The same server marks share {path} ENCRYPT_DATA (frame {frame}).")
         }
-        if let Some(at) = other.encrypted {
-            return Some(format!(
-                "The same server exchanged encrypted SMB3 messages (frame {}).",
-                at.frame
-            ));
+        EncryptionSeen::Session { frame } => format!(
+            "The same server required encryption for a whole session (SessionFlags ENCRYPT_DATA, frame {frame})."
+        ),
+        EncryptionSeen::Traffic { frame } => {
+            format!("The same server exchanged encrypted SMB3 messages (frame {frame}).")
         }
-    }
-    None
+    })
 }
 
 /// The NTLMSSP user of the session the tree connect used.

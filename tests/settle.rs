@@ -1,0 +1,208 @@
+//! Settling connections as they close (what `analyze` does, to keep memory flat) must not
+//! change a single finding, count or timeline: every capture here is analysed twice, once with
+//! every connection and Kerberos exchange kept whole until the end of the capture (the plain
+//! setup [`Analyzer`] and `rules::run`) and once as `analyze` does it ([`Settling`]), and the
+//! two reports must be identical.
+//!
+//! Plain `cargo test` covers the fixtures and a generated capture with hundreds of
+//! connections and injected failures of every kind; `../shared/captures` is covered by the
+//! `#[ignore]`d test, which `.ci/run` runs.
+
+// The benchmark's generator; this test uses only part of it.
+#[allow(dead_code)]
+#[path = "../benches/support/gen.rs"]
+mod gen;
+
+use smbtriage::analyze::Settling;
+use smbtriage::capture::{CaptureError, CaptureReader};
+use smbtriage::findings::rules::{self, Context};
+use smbtriage::flow::{At, FlowConfig};
+use smbtriage::pipeline;
+use smbtriage::report::timeline;
+use smbtriage::setup::{Analyzer, SetupOptions};
+use std::path::{Path, PathBuf};
+
+/// One analysis, reduced to what the report shows of it.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    findings: String,
+    connections: usize,
+    sessions: u64,
+    timelines: String,
+}
+
+/// What was settled, to show the comparison is not vacuous.
+#[derive(Debug, Default)]
+struct Tally {
+    whole: usize,
+    settled: usize,
+    krb_whole: usize,
+    krb_settled: usize,
+}
+
+fn context(last: Option<At>, truncated: bool, cut_frames: u64) -> Context {
+    Context {
+        end: last.unwrap_or(At {
+            frame: 0,
+            ts: Default::default(),
+        }),
+        negotiate_timeout_ns: 20_000_000_000,
+        truncated,
+        cut_frames,
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).expect("serialises")
+}
+
+/// Everything kept whole until the end.
+fn keep_all(path: &Path) -> Option<Outcome> {
+    let reader = CaptureReader::open(path).ok()?;
+    let mut analyzer = Analyzer::new(SetupOptions::default());
+    let s = pipeline::run_reader(reader, &FlowConfig::default(), &mut analyzer);
+    let truncated = matches!(s.read_error, Some(CaptureError::Truncated { .. }));
+    let ctx = context(s.last, truncated, s.cut_frames);
+    let analysis = analyzer.finish();
+    assert!(analysis.smb_settled.is_empty() && analysis.kerberos_settled.is_empty());
+    let timelines: Vec<_> = analysis.smb.iter().map(timeline::connection).collect();
+    Some(Outcome {
+        findings: json(&rules::run(&analysis, &ctx, Vec::new())),
+        connections: analysis.smb.len(),
+        sessions: analysis.smb.iter().map(|c| c.sessions() as u64).sum(),
+        timelines: json(&timelines),
+    })
+}
+
+/// As `analyze` does it.
+fn settling(path: &Path, tally: &mut Tally) -> Option<Outcome> {
+    let reader = CaptureReader::open(path).ok()?;
+    let mut sink = Settling::new(SetupOptions::default(), context(None, false, 0), true);
+    let s = pipeline::run_reader(reader, &FlowConfig::default(), &mut sink);
+    let truncated = matches!(s.read_error, Some(CaptureError::Truncated { .. }));
+    let done = sink.finish(&context(s.last, truncated, s.cut_frames));
+    let a = &done.analysis;
+    tally.whole += a.smb.len();
+    tally.settled += a.smb_settled.len();
+    tally.krb_whole += a.kerberos.len();
+    tally.krb_settled += a.kerberos_settled.len();
+    Some(Outcome {
+        findings: json(&done.findings),
+        connections: a.smb.len() + a.smb_settled.len(),
+        sessions: a.smb.iter().map(|c| c.sessions() as u64).sum::<u64>()
+            + a.smb_settled
+                .iter()
+                .map(|c| u64::from(c.sessions))
+                .sum::<u64>(),
+        timelines: json(&done.timelines),
+    })
+}
+
+/// Compares both ways on every file; returns the problems.
+fn compare(paths: &[PathBuf], tally: &mut Tally) -> Vec<String> {
+    let mut problems = Vec::new();
+    for path in paths {
+        let whole = keep_all(path);
+        let settled = settling(path, tally);
+        if whole != settled {
+            let (w, s) = (whole.unwrap(), settled.unwrap());
+            let what = if w.findings != s.findings {
+                format!(
+                    "findings differ:\n--- whole\n{}\n--- settled\n{}",
+                    w.findings, s.findings
+                )
+            } else if w.timelines != s.timelines {
+                "timelines differ".to_string()
+            } else {
+                format!(
+                    "counts differ: {} connections / {} sessions whole, {} / {} settled",
+                    w.connections, w.sessions, s.connections, s.sessions
+                )
+            };
+            problems.push(format!("{}: {what}", path.display()));
+        }
+    }
+    problems
+}
+
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
+                    .iter()
+                    .any(|e| n.ends_with(e))
+            }) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn settling_changes_nothing_on_the_fixtures() {
+    let paths = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
+    assert!(paths.len() >= 30, "fixtures missing: {}", paths.len());
+    let mut tally = Tally::default();
+    let problems = compare(&paths, &mut tally);
+    println!("fixtures: {tally:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    // Healthy connections were settled, failing ones kept whole: both paths were exercised.
+    assert!(tally.settled >= 10 && tally.whole >= 10, "{tally:?}");
+    assert!(tally.krb_settled >= 1 && tally.krb_whole >= 1, "{tally:?}");
+}
+
+#[test]
+fn settling_changes_nothing_on_a_generated_capture() {
+    // Hundreds of interleaved connections, Kerberos on UDP and TCP, loss, reordering, and
+    // failures of every kind that correlate across connections.
+    let path = std::env::temp_dir().join(format!("smbtriage-settle-{}.pcap", std::process::id()));
+    let mut cfg = gen::GenConfig::sized(24 << 20);
+    cfg.failures_per_kind = 6;
+    cfg.seed = 7;
+    let summary = gen::generate(
+        std::io::BufWriter::new(std::fs::File::create(&path).expect("temp file")),
+        &cfg,
+    )
+    .expect("generates");
+    assert!(summary.smb_connections >= 80, "{summary:?}");
+    let mut tally = Tally::default();
+    let problems = compare(std::slice::from_ref(&path), &mut tally);
+    let _ = std::fs::remove_file(&path);
+    println!("generated: {summary:?}; {tally:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    // Only the failing connections stay whole.
+    assert!(
+        tally.settled as u64 >= summary.smb_connections / 2,
+        "{tally:?}"
+    );
+    assert!(tally.whole <= 6 * 8, "{tally:?}");
+}
+
+#[test]
+#[ignore = "needs ../shared/captures; run by .ci/run"]
+fn settling_changes_nothing_on_shared_captures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
+    let paths = captures_in(&dir);
+    assert!(
+        paths.len() >= 100,
+        "{}: {} captures",
+        dir.display(),
+        paths.len()
+    );
+    let mut tally = Tally::default();
+    let problems = compare(&paths, &mut tally);
+    println!(
+        "settle vs keep-all on {} shared captures: {} problem(s); {tally:?}",
+        paths.len(),
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
