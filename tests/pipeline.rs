@@ -112,12 +112,16 @@ fn negotiate_acked_then_reset_has_frames_and_delays() {
 }
 
 #[test]
-fn fin_from_both_sides_and_capture_end_close() {
+fn fin_from_both_sides_closes_at_once_and_absorbs_stragglers() {
     let mut c = TcpConversation::v4(445);
     let mut pkts = c.handshake();
     pkts.extend(c.client_send(b"hello", 1460));
     pkts.extend(c.server_send(b"world!", 1460));
     pkts.push(c.fin_from_server());
+    pkts.push(c.fin_from_client());
+    // The last ACK, and a retransmitted FIN a second later: same connection, no new one.
+    pkts.push(c.ack_from_server());
+    c.advance(Duration::from_secs(1));
     pkts.push(c.fin_from_client());
     let (rec, _) = run(pcap(c.link(), &pkts));
     let fins: Vec<_> = rec
@@ -129,9 +133,48 @@ fn fin_from_both_sides_and_capture_end_close() {
     assert_eq!(fins[0].2, "Fin { dir: ToClient }");
     assert_eq!(rec.streams[0], b"hello");
     assert_eq!(rec.streams[1], b"world!");
+    // Closed at the second FIN (frame 7), not at the end of the capture.
+    let last = rec.events.last().unwrap();
     assert_eq!(
-        rec.events.last().unwrap().2,
-        "closed CaptureEnd packets=7 last=7"
+        (last.0, last.2.as_str()),
+        (7, "closed Finished packets=7 last=7")
+    );
+    assert_eq!(rec.conns.len(), 1, "stragglers opened no new connection");
+}
+
+#[test]
+fn reset_connection_lingers_then_closes() {
+    let mut c = TcpConversation::v4(445);
+    let mut pkts = c.handshake();
+    pkts.extend(c.client_send(b"hello", 1460));
+    pkts.push(c.rst_from_server());
+    // Data in flight after the reset still belongs to the connection...
+    c.advance(Duration::from_secs(2));
+    pkts.extend(c.client_send(b"late", 1460));
+    // ...and once it has been silent past the linger, the next packet of the capture (on
+    // another connection) closes it.
+    let mut other = TcpConversation::new(
+        SocketAddr::from((testkit::CLIENT_V4, 50_000)),
+        SocketAddr::from((testkit::SERVER_V4, 445)),
+    );
+    other.at(c.now() + Duration::from_secs(6));
+    let first_other = pkts.len() as u64 + 1;
+    pkts.push(other.syn());
+    let (rec, _) = run(pcap(c.link(), &pkts));
+    assert_eq!(rec.streams[0], b"hellolate");
+    let closed: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.2.starts_with("closed"))
+        .collect();
+    assert_eq!(closed[0].0, first_other, "{closed:?}");
+    assert!(
+        closed[0].2.starts_with("closed Finished packets=6"),
+        "{closed:?}"
+    );
+    assert!(
+        closed[1].2.starts_with("closed CaptureEnd packets=1"),
+        "{closed:?}"
     );
 }
 

@@ -16,6 +16,7 @@ pub use seq::{Chunk, GapReason, HalfStats, HalfStream};
 
 use crate::capture::Timestamp;
 use crate::net::{Packet, TcpSegment, Transport, UdpDatagram};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
@@ -64,6 +65,9 @@ pub struct ConnInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CloseReason {
+    /// Both sides sent FIN and every byte was delivered; or one side reset the connection
+    /// and nothing followed for [`FlowConfig::linger_ns`].
+    Finished,
     /// No packet for longer than the idle timeout.
     Idle,
     /// A new SYN reused the 4-tuple.
@@ -146,6 +150,11 @@ pub struct FlowConfig {
     pub max_pending_total: usize,
     /// Connections silent this long (capture time) are closed and forgotten.
     pub idle_timeout_ns: i64,
+    /// How long a finished connection stays in the table (capture time, counted from its
+    /// last packet): a reset one whole, in case the peer's data in flight still arrives; one
+    /// closed by FIN from both sides only as a marker that absorbs the last ACK and
+    /// retransmitted FINs, its state already handed on and dropped.
+    pub linger_ns: i64,
     /// At most this many connections are tracked; beyond it the least recently active goes.
     pub max_conns: usize,
 }
@@ -157,6 +166,7 @@ impl Default for FlowConfig {
             max_pending_per_conn: 1 << 20,
             max_pending_total: 32 << 20,
             idle_timeout_ns: 900_000_000_000,
+            linger_ns: 5_000_000_000,
             max_conns: 200_000,
         }
     }
@@ -182,9 +192,19 @@ struct TcpConn {
     synack_seen: bool,
     fin_seen: [bool; 2],
     rst_seen: bool,
+    /// Waiting in the table's `finished` queue.
+    queued: bool,
+    /// `Closed` was sent: the connection lingers as a marker only.
+    closed: bool,
     last_ts: Timestamp,
     packets: u64,
     last: At,
+}
+
+impl TcpConn {
+    fn both_fins(&self) -> bool {
+        self.fin_seen.iter().all(|f| *f)
+    }
 }
 
 struct UdpConv {
@@ -245,6 +265,8 @@ pub struct FlowTable {
     cfg: FlowConfig,
     tcp: FastMap<Key, TcpConn>,
     udp: FastMap<Key, UdpConv>,
+    /// Finished connections waiting out the linger, by deadline: (deadline, key, id).
+    finished: VecDeque<(Timestamp, Key, u64)>,
     pending_total: usize,
     last_sweep: Timestamp,
     last_at: Option<At>,
@@ -257,6 +279,7 @@ impl FlowTable {
             cfg,
             tcp: FastMap::default(),
             udp: FastMap::default(),
+            finished: VecDeque::new(),
             pending_total: 0,
             last_sweep: Timestamp::default(),
             last_at: None,
@@ -279,6 +302,13 @@ impl FlowTable {
     /// Feeds one packet.
     pub fn process(&mut self, packet: &Packet<'_>, at: At, sink: &mut dyn FlowSink) {
         self.last_at = Some(at);
+        if self
+            .finished
+            .front()
+            .is_some_and(|(deadline, _, _)| at.ts > *deadline)
+        {
+            self.forget_finished(at, sink);
+        }
         if at.ts.since(self.last_sweep) > 1_000_000_000 {
             self.last_sweep = at.ts;
             self.evict_idle(at, sink);
@@ -307,6 +337,7 @@ impl FlowTable {
         });
         let mut conns: Vec<TcpConn> = self.tcp.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.info.id);
+        self.finished.clear();
         for mut conn in conns {
             close(&mut conn, at, CloseReason::CaptureEnd, sink);
         }
@@ -363,6 +394,8 @@ impl FlowTable {
                 synack_seen: false,
                 fin_seen: [false, false],
                 rst_seen: false,
+                queued: false,
+                closed: false,
                 last_ts: at.ts,
                 packets: 0,
                 last: at,
@@ -376,9 +409,26 @@ impl FlowTable {
         } else {
             Dir::ToClient
         };
+        if conn.closed {
+            // A straggler (the last ACK, a retransmitted FIN) after the close: counted only.
+            return;
+        }
         let delta = segment(conn, dir, seg, at, sink);
         let conn_pending = pending_of(conn);
+        if conn.both_fins() && conn_pending == 0 {
+            // Both sides are done and every byte was handed on: close now, so that a finished
+            // connection costs a marker, not its state, while it lingers.
+            close(conn, at, CloseReason::Finished, sink);
+            conn.halves = [HalfStream::default(), HalfStream::default()];
+        }
+        let newly_finished = !conn.queued && (conn.closed || conn.rst_seen || conn.both_fins());
+        conn.queued |= newly_finished;
+        let id = conn.info.id;
         self.account(delta);
+        if newly_finished {
+            let deadline = Timestamp(at.ts.0.saturating_add(self.cfg.linger_ns));
+            self.finished.push_back((deadline, k, id));
+        }
         if conn_pending > self.cfg.max_pending_per_conn {
             self.stats.conn_cap_hits += 1;
             self.give_up_holes(&k, at, sink);
@@ -440,6 +490,32 @@ impl FlowTable {
             Dir::ToClient
         };
         sink.udp(&conv.info, at, dir, dgram);
+    }
+
+    /// Forgets the finished connections whose linger has passed: a lingering marker is
+    /// dropped, a reset connection closed. One that saw packets since it was queued goes back
+    /// with a later deadline; the queue stays in deadline order as long as capture time runs
+    /// forward.
+    fn forget_finished(&mut self, at: At, sink: &mut dyn FlowSink) {
+        let linger = self.cfg.linger_ns;
+        while let Some(&(deadline, k, id)) = self.finished.front() {
+            if at.ts <= deadline {
+                break;
+            }
+            self.finished.pop_front();
+            let Some(conn) = self.tcp.get(&k).filter(|c| c.info.id == id) else {
+                continue; // already gone (reused, evicted)
+            };
+            if at.ts.since(conn.last_ts) <= linger {
+                let later = Timestamp(conn.last_ts.0.saturating_add(linger));
+                self.finished.push_back((later, k, id));
+                continue;
+            }
+            if let Some(mut conn) = self.tcp.remove(&k) {
+                self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
+                close(&mut conn, at, CloseReason::Finished, sink);
+            }
+        }
     }
 
     fn evict_idle(&mut self, at: At, sink: &mut dyn FlowSink) {
@@ -600,7 +676,12 @@ fn segment(
     delta
 }
 
+/// Hands on what is buffered (with gaps) and ends the connection; once only.
 fn close(conn: &mut TcpConn, at: At, reason: CloseReason, sink: &mut dyn FlowSink) {
+    if conn.closed {
+        return;
+    }
+    conn.closed = true;
     for d in [Dir::ToServer, Dir::ToClient] {
         let info = &conn.info;
         conn.halves[d.index()].flush(&mut |c| emit(sink, info, at, d, c));
