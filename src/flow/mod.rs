@@ -194,7 +194,7 @@ struct TcpConn {
     rst_seen: bool,
     /// Waiting in the table's `finished` queue.
     queued: bool,
-    /// `Closed` was sent: the connection lingers as a marker only.
+    /// `Closed` was sent (a connection is closed once).
     closed: bool,
     last_ts: Timestamp,
     packets: u64,
@@ -205,6 +205,12 @@ impl TcpConn {
     fn both_fins(&self) -> bool {
         self.fin_seen.iter().all(|f| *f)
     }
+}
+
+/// What stays of a connection closed by FIN from both sides while it lingers.
+struct Marker {
+    id: u64,
+    last_ts: Timestamp,
 }
 
 struct UdpConv {
@@ -265,6 +271,8 @@ pub struct FlowTable {
     cfg: FlowConfig,
     tcp: FastMap<Key, TcpConn>,
     udp: FastMap<Key, UdpConv>,
+    /// Connections closed by FIN from both sides, lingering.
+    markers: FastMap<Key, Marker>,
     /// Finished connections waiting out the linger, by deadline: (deadline, key, id).
     finished: VecDeque<(Timestamp, Key, u64)>,
     pending_total: usize,
@@ -279,6 +287,7 @@ impl FlowTable {
             cfg,
             tcp: FastMap::default(),
             udp: FastMap::default(),
+            markers: FastMap::default(),
             finished: VecDeque::new(),
             pending_total: 0,
             last_sweep: Timestamp::default(),
@@ -338,6 +347,7 @@ impl FlowTable {
         let mut conns: Vec<TcpConn> = self.tcp.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.info.id);
         self.finished.clear();
+        self.markers.clear();
         for mut conn in conns {
             close(&mut conn, at, CloseReason::CaptureEnd, sink);
         }
@@ -355,6 +365,16 @@ impl FlowTable {
     ) {
         let k = key(src, dst);
         let fresh_syn = seg.flags.syn && !seg.flags.ack;
+        if !self.markers.is_empty() {
+            if let Some(m) = self.markers.get_mut(&k) {
+                if !fresh_syn {
+                    // A straggler (the last ACK, a retransmitted FIN) after the close.
+                    m.last_ts = at.ts;
+                    return;
+                }
+                self.markers.remove(&k); // the 4-tuple is reused
+            }
+        }
         if fresh_syn {
             let reused = self.tcp.get(&k).is_some_and(|conn| {
                 conn.info.client == src
@@ -409,25 +429,29 @@ impl FlowTable {
         } else {
             Dir::ToClient
         };
-        if conn.closed {
-            // A straggler (the last ACK, a retransmitted FIN) after the close: counted only.
-            return;
-        }
         let delta = segment(conn, dir, seg, at, sink);
         let conn_pending = pending_of(conn);
-        if conn.both_fins() && conn_pending == 0 {
-            // Both sides are done and every byte was handed on: close now, so that a finished
-            // connection costs a marker, not its state, while it lingers.
+        // Both sides are done and every byte was handed on: close now, and keep only a small
+        // marker while the connection lingers.
+        let done = conn.both_fins() && conn_pending == 0;
+        if done {
             close(conn, at, CloseReason::Finished, sink);
-            conn.halves = [HalfStream::default(), HalfStream::default()];
         }
-        let newly_finished = !conn.queued && (conn.closed || conn.rst_seen || conn.both_fins());
+        let newly_finished = !conn.queued && (done || conn.rst_seen || conn.both_fins());
         conn.queued |= newly_finished;
         let id = conn.info.id;
         self.account(delta);
         if newly_finished {
             let deadline = Timestamp(at.ts.0.saturating_add(self.cfg.linger_ns));
             self.finished.push_back((deadline, k, id));
+        }
+        if done {
+            self.tcp.remove(&k);
+            if self.markers.len() >= self.cfg.max_conns {
+                self.markers.clear();
+            }
+            self.markers.insert(k, Marker { id, last_ts: at.ts });
+            return;
         }
         if conn_pending > self.cfg.max_pending_per_conn {
             self.stats.conn_cap_hits += 1;
@@ -503,15 +527,19 @@ impl FlowTable {
                 break;
             }
             self.finished.pop_front();
-            let Some(conn) = self.tcp.get(&k).filter(|c| c.info.id == id) else {
-                continue; // already gone (reused, evicted)
+            let last_ts = match (self.tcp.get(&k), self.markers.get(&k)) {
+                (Some(c), _) if c.info.id == id => c.last_ts,
+                (_, Some(m)) if m.id == id => m.last_ts,
+                _ => continue, // already gone (reused, evicted)
             };
-            if at.ts.since(conn.last_ts) <= linger {
-                let later = Timestamp(conn.last_ts.0.saturating_add(linger));
+            if at.ts.since(last_ts) <= linger {
+                let later = Timestamp(last_ts.0.saturating_add(linger));
                 self.finished.push_back((later, k, id));
                 continue;
             }
-            if let Some(mut conn) = self.tcp.remove(&k) {
+            if self.markers.get(&k).is_some_and(|m| m.id == id) {
+                self.markers.remove(&k);
+            } else if let Some(mut conn) = self.tcp.remove(&k) {
                 self.pending_total = self.pending_total.saturating_sub(pending_of(&conn));
                 close(&mut conn, at, CloseReason::Finished, sink);
             }
@@ -535,6 +563,8 @@ impl FlowTable {
             }
         }
         self.udp.retain(|_, c| at.ts.since(c.last_ts) <= timeout);
+        self.markers
+            .retain(|_, m| at.ts.since(m.last_ts) <= timeout);
     }
 
     /// Makes room by closing the least recently active connections: a sixteenth of the table
