@@ -67,6 +67,7 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
         },
         negotiate_timeout_ns: (opts.negotiate_timeout_secs.max(0.0) * 1e9) as i64,
         truncated: false,
+        corrupt: None,
         cut_frames: 0,
     };
     let mut sink = Settling::new(setup_opts, ctx.clone(), opts.timelines);
@@ -89,6 +90,12 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
         ctx.end = last;
     }
     ctx.truncated = truncated;
+    ctx.corrupt = match &summary.read_error {
+        Some(CaptureError::Corrupt { reason, .. }) => Some(format!("corrupt record ({reason})")),
+        Some(CaptureError::Gzip { reason, .. }) => Some(format!("corrupt gzip data ({reason})")),
+        Some(CaptureError::Read { source, .. }) => Some(format!("read error ({source})")),
+        _ => None,
+    };
     ctx.cut_frames = summary.cut_frames;
     let done = sink.finish(&ctx);
     let analysis = &done.analysis;

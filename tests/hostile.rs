@@ -140,6 +140,7 @@ fn analyze_stream(source: impl Read + Send + 'static) -> (u64, usize) {
         }),
         negotiate_timeout_ns: 20_000_000_000,
         truncated: false,
+        corrupt: None,
         cut_frames: 0,
     };
     let findings = rules::run(&analysis, &ctx, Vec::new());

@@ -287,18 +287,24 @@ fn every_mutilated_fixture_ends_in_a_report() {
                     if v.cut_inside && report.errors.is_empty() {
                         failures.push(format!("{what}: a cut file read without an error"));
                     }
-                    let truncated = report
-                        .errors
-                        .iter()
-                        .any(|e| e.contains("(truncated capture)"));
-                    if truncated
+                    // Reading stopped early (a cut, a corrupt record or gzip stream): the
+                    // findings must say so, or --fail-on would pass a capture missing its end.
+                    let stopped = report.errors.iter().any(|e| {
+                        e.contains("(truncated capture)")
+                            || e.contains("corrupt record after frame")
+                            || e.contains("gzip data is corrupt")
+                    });
+                    if stopped
                         && report.packets > 0
                         && !report
                             .findings
                             .iter()
                             .any(|f| f.id == FindingId::CaptureIncomplete)
                     {
-                        failures.push(format!("{what}: truncated without capture-incomplete"));
+                        failures.push(format!(
+                            "{what}: stopped early without capture-incomplete: {:?}",
+                            report.errors
+                        ));
                     }
                 }
             }

@@ -48,6 +48,7 @@ fn context(last: Option<At>, truncated: bool, cut_frames: u64) -> Context {
         }),
         negotiate_timeout_ns: 20_000_000_000,
         truncated,
+        corrupt: None,
         cut_frames,
     }
 }

@@ -216,6 +216,7 @@ pub fn flow_table(data: &[u8]) {
         },
         negotiate_timeout_ns: 20_000_000_000,
         truncated: false,
+        corrupt: None,
         cut_frames: 0,
     };
     let mut analyzer = Settling::new(SetupOptions::default(), ctx.clone(), true);

@@ -1,4 +1,4 @@
-//! `capture-incomplete` (truncated file, snaplen cuts of SMB messages, TCP gaps in setup
+//! `capture-incomplete` (truncated or corrupt file, snaplen cuts of SMB messages, TCP gaps in setup
 //! exchanges, one-sided captures) and `smb-encrypted` (info).
 
 use super::{on_conn, server_silent, Context};
@@ -14,6 +14,18 @@ pub fn check(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
             FindingId::CaptureIncomplete,
             format!(
                 "The capture file ends inside a packet record after frame {}: anything after it is missing",
+                ctx.end.frame
+            ),
+        )
+        .frame("last", ctx.end.frame);
+        f.time = Some(ctx.end.ts);
+        out.push(f);
+    }
+    if let Some(why) = &ctx.corrupt {
+        let mut f = Finding::new(
+            FindingId::CaptureIncomplete,
+            format!(
+                "Reading the capture file stopped after frame {}: {why}; anything after it was not analysed",
                 ctx.end.frame
             ),
         )

@@ -30,6 +30,8 @@ pub struct Context {
     pub negotiate_timeout_ns: i64,
     /// The file ended inside a record (the frame after `end` is missing).
     pub truncated: bool,
+    /// Reading stopped early on a corrupt record or unreadable data (why), not at a cut.
+    pub corrupt: Option<String>,
     /// Frames shorter than the packet they captured (snaplen).
     pub cut_frames: u64,
 }
