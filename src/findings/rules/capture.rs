@@ -9,27 +9,22 @@ use crate::setup::Analysis;
 
 pub fn check(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    if ctx.truncated {
-        let mut f = Finding::new(
-            FindingId::CaptureIncomplete,
-            format!(
-                "The capture file ends inside a packet record after frame {}: anything after it is missing",
-                ctx.end.frame
-            ),
-        )
-        .frame("last", ctx.end.frame);
-        f.time = Some(ctx.end.ts);
-        out.push(f);
-    }
-    if let Some(why) = &ctx.corrupt {
-        let mut f = Finding::new(
-            FindingId::CaptureIncomplete,
+    let stopped = if ctx.truncated {
+        Some(format!(
+            "The capture file ends inside a packet record after frame {}: anything after it is missing",
+            ctx.end.frame
+        ))
+    } else {
+        ctx.corrupt.as_ref().map(|why| {
             format!(
                 "Reading the capture file stopped after frame {}: {why}; anything after it was not analysed",
                 ctx.end.frame
-            ),
-        )
-        .frame("last", ctx.end.frame);
+            )
+        })
+    };
+    if let Some(message) = stopped {
+        let mut f =
+            Finding::new(FindingId::CaptureIncomplete, message).frame("last", ctx.end.frame);
         f.time = Some(ctx.end.ts);
         out.push(f);
     }
