@@ -16,7 +16,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SMBTRIAGE: &str = env!("CARGO_BIN_EXE_smbtriage");
+mod common;
+
+use common::{shared_capture_files, shared_captures, short};
 
 /// (capture path suffix, failing frame, why tshark is not ground truth there). Empty: no
 /// tshark failure has needed excusing so far (the dissector assertions in
@@ -49,43 +51,8 @@ const STATUS_PENDING: u64 = 0x0000_0103;
 const KDC_ERR_PREAUTH_REQUIRED: u64 = 25;
 const KRB_ERR_RESPONSE_TOO_BIG: u64 = 52;
 
-fn shared_captures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
-}
-
 fn captures() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng" | "cap" | "gz")
-            ) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&shared_captures(), &mut out);
-    out.sort();
-    assert!(
-        !out.is_empty(),
-        "no captures under {}",
-        shared_captures().display()
-    );
-    out
-}
-
-fn short(path: &Path) -> String {
-    path.strip_prefix(shared_captures())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    shared_capture_files()
 }
 
 fn allowed(path: &Path, frame: u64) -> Option<&'static str> {
@@ -123,29 +90,7 @@ struct Analysis {
 }
 
 fn analyze(path: &Path) -> Analysis {
-    let out = Command::new(SMBTRIAGE)
-        .args([
-            "--format",
-            "json",
-            "--min-severity",
-            "info",
-            "--fail-on",
-            "never",
-        ])
-        .arg(path)
-        .output()
-        .expect("run smbtriage");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "smbtriage did not print one JSON document for {} ({e}; exit {:?}): {}\n{}",
-            path.display(),
-            out.status.code(),
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let file = &doc["files"][0];
+    let file = common::report(path).unwrap_or_else(|e| panic!("{e}"));
     Analysis {
         findings: file["findings"].as_array().cloned().unwrap_or_default(),
         errors: file["errors"]

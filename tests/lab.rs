@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SMBTRIAGE: &str = env!("CARGO_BIN_EXE_smbtriage");
+mod common;
 
 fn work_dir() -> PathBuf {
     std::env::var_os("LAB_WORK")
@@ -407,25 +407,7 @@ fn locate(frames: &[Frame], spec: &str) -> Result<Located, String> {
 // ---------------------------------------------------------------------------------------------
 
 fn analyze(path: &Path) -> Result<Vec<Value>, String> {
-    let out = Command::new(SMBTRIAGE)
-        .args([
-            "--format",
-            "json",
-            "--min-severity",
-            "info",
-            "--fail-on",
-            "never",
-        ])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("run smbtriage: {e}"))?;
-    let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "smbtriage printed no JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    let file = &doc["files"][0];
+    let file = common::report(path)?;
     if let Some(errors) = file["errors"].as_array() {
         if !errors.is_empty() {
             return Err(format!("smbtriage file errors: {errors:?}"));

@@ -9,9 +9,12 @@
 //! `#[ignore]`d test, which `.ci/run` runs.
 
 // The benchmark's generator; this test uses only part of it.
+mod common;
 #[allow(dead_code)]
 #[path = "../benches/support/gen.rs"]
 mod gen;
+
+use common::captures_in;
 
 use smbtriage::analyze::Settling;
 use smbtriage::capture::{CaptureError, CaptureReader};
@@ -124,27 +127,6 @@ fn compare(paths: &[PathBuf], tally: &mut Tally) -> Vec<String> {
         }
     }
     problems
-}
-
-fn captures_in(dir: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
-                    .iter()
-                    .any(|e| n.ends_with(e))
-            }) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, &mut out);
-    out.sort();
-    out
 }
 
 #[test]

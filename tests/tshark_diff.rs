@@ -11,48 +11,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SMBTRIAGE: &str = env!("CARGO_BIN_EXE_smbtriage");
+mod common;
+
+use common::{shared_capture_files, short, SMBTRIAGE};
 
 /// (capture path suffix, check, why tshark is not ground truth there).
 const ALLOWED: &[(&str, &str, &str)] = &[];
 
-fn shared_captures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
-}
-
 fn captures() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng" | "cap" | "gz")
-            ) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&shared_captures(), &mut out);
-    out.sort();
-    assert!(
-        !out.is_empty(),
-        "no captures under {}",
-        shared_captures().display()
-    );
-    out
-}
-
-fn short(path: &Path) -> String {
-    path.strip_prefix(shared_captures())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    shared_capture_files()
 }
 
 fn allowed(path: &Path, check: &str) -> bool {
