@@ -12,6 +12,8 @@ use crate::pipeline;
 use crate::report::{timeline, ConnectionReport, FileReport};
 use crate::setup::{Analysis, Analyzer, SetupOptions};
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 /// What `analyze` and `scan` take from the command line.
 #[derive(Debug, Clone)]
@@ -42,6 +44,19 @@ impl Default for Options {
 /// Analyses one capture file.
 pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
     match CaptureReader::open(path) {
+        Ok(reader) => analyze_reader(path, reader, opts),
+        Err(e) => FileReport {
+            path: path.display().to_string(),
+            errors: vec![e.to_string()],
+            ..FileReport::default()
+        },
+    }
+}
+
+/// As [`analyze_file`], adding the bytes read from the file to `read` as it goes (for a
+/// progress bar in another thread).
+pub fn analyze_file_counting(path: &Path, opts: &Options, read: Arc<AtomicU64>) -> FileReport {
+    match CaptureReader::open_counting(path, read) {
         Ok(reader) => analyze_reader(path, reader, opts),
         Err(e) => FileReport {
             path: path.display().to_string(),

@@ -13,6 +13,8 @@ use crate::setup::{Analyzer, SetupOptions};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Exit code for usage errors and unreadable input (SPEC §8).
 pub const EXIT_INPUT_ERROR: u8 = 2;
@@ -174,20 +176,27 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let bar = progress_bar(files.len());
-    let tick = |path: &Path| {
-        if let Some(bar) = &bar {
-            bar.set_message(path.display().to_string());
-            bar.inc(1);
+    let files = match (files.as_slice(), byte_progress_bar(&files)) {
+        ([path], Some(bar)) => vec![analyze_one_with_progress(path, &req.options, bar)],
+        _ => {
+            let bar = progress_bar(files.len());
+            let tick = |path: &Path| {
+                if let Some(bar) = &bar {
+                    bar.set_message(path.display().to_string());
+                    bar.inc(1);
+                }
+            };
+            let reports = scan::run(&files, jobs, &req.options, &tick);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            reports
         }
     };
     let mut report = Report {
-        files: scan::run(&files, jobs, &req.options, &tick),
+        files,
         ..Report::default()
     };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     for file in &report.files {
         for e in &file.errors {
             eprintln!("smbtriage: {e}");
@@ -221,13 +230,62 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
 /// A progress bar on stderr over `total` files, only for a person watching: stderr is a
 /// terminal, `CI` is not set, and there is more than one file.
 fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
-    if total < 2 || !io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+    if !watched(total >= 2) {
         return None;
     }
     let bar = indicatif::ProgressBar::new(total as u64);
     let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").ok()?;
     bar.set_style(style);
     Some(bar)
+}
+
+/// Files this large get a progress bar of their own when analysed alone.
+const BYTE_PROGRESS_MIN: u64 = 64 << 20;
+
+/// A byte progress bar on stderr for one large file, under the same conditions as
+/// [`progress_bar`].
+fn byte_progress_bar(files: &[PathBuf]) -> Option<indicatif::ProgressBar> {
+    let [path] = files else { return None };
+    let size = std::fs::metadata(path).ok()?.len();
+    if !watched(size >= BYTE_PROGRESS_MIN) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}",
+    )
+    .ok()?;
+    bar.set_style(style);
+    bar.set_message(path.display().to_string());
+    Some(bar)
+}
+
+/// True when a person is watching stderr and the work is long enough to show.
+fn watched(long: bool) -> bool {
+    long && io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// Analyses one file on this thread while another moves `bar` with the bytes read.
+fn analyze_one_with_progress(
+    path: &Path,
+    opts: &Options,
+    bar: indicatif::ProgressBar,
+) -> report::FileReport {
+    let read = Arc::new(AtomicU64::new(0));
+    let done = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(read.load(Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        let report = crate::analyze::analyze_file_counting(path, opts, Arc::clone(&read));
+        done.store(true, Ordering::Relaxed);
+        report
+    });
+    bar.finish_and_clear();
+    report
 }
 
 /// `smbtriage explain <id>`.

@@ -7,6 +7,7 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Initial size of the read buffer; it grows for larger records.
@@ -104,6 +105,20 @@ impl std::fmt::Debug for CaptureReader {
     }
 }
 
+/// A reader that counts what passes through it.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl CaptureReader {
     /// Opens a capture; gzip-compressed files are recognised by their magic bytes.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
@@ -112,6 +127,16 @@ impl CaptureReader {
             source,
         })?;
         Self::from_reader(path, file)
+    }
+
+    /// As [`open`](Self::open), adding every byte read from the file (compressed bytes, for a
+    /// gzip file) to `read`, for a progress bar watching from another thread.
+    pub fn open_counting(path: &Path, read: Arc<AtomicU64>) -> Result<Self, CaptureError> {
+        let file = File::open(path).map_err(|source| CaptureError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_reader(path, Counting { inner: file, read })
     }
 
     /// Reads a capture from any byte source; `path` names it in errors.
@@ -599,6 +624,24 @@ mod tests {
                 Err(e) => return (frames, Some(e)),
             }
         }
+    }
+
+    #[test]
+    fn open_counting_counts_every_byte_of_the_file() {
+        let mut file = pcap_header(false, false, 1);
+        for i in 0..200u32 {
+            file.extend(pcap_record(false, i, 0, &[i as u8; 1000]));
+        }
+        let path =
+            std::env::temp_dir().join(format!("smbtriage-count-{}.pcap", std::process::id()));
+        std::fs::write(&path, &file).unwrap();
+        let read = Arc::new(AtomicU64::new(0));
+        let r = CaptureReader::open_counting(&path, Arc::clone(&read)).unwrap();
+        let (frames, err) = collect(r);
+        let _ = std::fs::remove_file(&path);
+        assert!(err.is_none());
+        assert_eq!(frames.len(), 200);
+        assert_eq!(read.load(Ordering::Relaxed), file.len() as u64);
     }
 
     #[test]
