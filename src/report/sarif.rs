@@ -123,6 +123,7 @@ struct SarifResult<'a> {
     level: &'static str,
     message: Text,
     locations: [Location; 1],
+    partial_fingerprints: BTreeMap<&'static str, String>,
     properties: ResultProperties<'a>,
 }
 
@@ -272,6 +273,40 @@ fn path_to_uri(path: &str) -> String {
     uri
 }
 
+/// The `partialFingerprints` key: versioned, so that a change of what is hashed shows.
+const FINGERPRINT_KEY: &str = "smbtriageFinding/v1";
+
+/// What makes a finding the same problem when it is seen again, in this capture or a new one:
+/// its id, the client and server hosts (not the client's ephemeral port), the server port, and
+/// the names and codes involved. Frames, times and wording are left out. FNV-1a, 64 bits, hex.
+fn fingerprint(f: &Finding) -> String {
+    let fields = [
+        f.id.as_str().to_string(),
+        f.client.map(|a| a.ip().to_string()).unwrap_or_default(),
+        f.server.map(|a| a.to_string()).unwrap_or_default(),
+        f.share.clone().unwrap_or_default(),
+        f.spn.clone().unwrap_or_default(),
+        f.user.clone().unwrap_or_default(),
+        f.status
+            .as_ref()
+            .map(|s| s.code.clone())
+            .unwrap_or_default(),
+        f.kerberos_error
+            .as_ref()
+            .map(|k| k.code.to_string())
+            .unwrap_or_default(),
+    ];
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for field in &fields {
+        // A separator byte that cannot occur in UTF-8 keeps ("ab","c") apart from ("a","bc").
+        for b in field.bytes().chain([0xff]) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
 fn result<'a>(file: &FileReport, finding: &'a Finding) -> SarifResult<'a> {
     SarifResult {
         rule_id: finding.id.as_str(),
@@ -282,6 +317,7 @@ fn result<'a>(file: &FileReport, finding: &'a Finding) -> SarifResult<'a> {
             text: finding.message.clone(),
         },
         locations: location(&file.path),
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint(finding))]),
         properties: ResultProperties {
             phase: finding.phase.as_str(),
             frames: &finding.frames,
@@ -423,6 +459,36 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("caps/notes.txt: not a pcap"));
+    }
+
+    #[test]
+    fn fingerprints_follow_the_problem_not_the_capture() {
+        let report = sample();
+        let base = &report.files[0].findings[2];
+        let print = |f: &Finding| fingerprint(f);
+        // Another capture of the same failure: other frames, time, client port, wording.
+        let mut again = base.clone();
+        again.frames.insert("request", 999);
+        again.time = None;
+        again.message = "reworded".to_string();
+        if let Some(c) = &mut again.client {
+            c.set_port(c.port().wrapping_add(1));
+        }
+        assert_eq!(print(base), print(&again));
+        // Another share, or another client host, is another problem.
+        let mut other = base.clone();
+        other.share = Some("\\\\fs1\\other".to_string());
+        assert_ne!(print(base), print(&other));
+        let mut elsewhere = base.clone();
+        elsewhere.client = Some("10.9.9.9:1".parse().unwrap());
+        assert_ne!(print(base), print(&elsewhere));
+        // And it is in the log, under a versioned key.
+        let log = render(&report);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let fp = results[0]["partialFingerprints"][FINGERPRINT_KEY]
+            .as_str()
+            .unwrap();
+        assert_eq!(fp.len(), 16);
     }
 
     #[test]
