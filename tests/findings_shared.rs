@@ -197,6 +197,10 @@ struct TsharkView {
     /// SESSION_SETUP / TREE_CONNECT or a Kerberos message that are cut by the snaplen or follow
     /// lost bytes. A cut READ or QUERY_DIRECTORY does not count.
     defects: Vec<String>,
+    /// NEGOTIATE responses whose SPNEGO hint lists Kerberos (MS KRB5 or KRB5).
+    kerberos_offered: BTreeSet<u64>,
+    /// TGS-REQs anywhere in the capture (port 88 or inside SMB).
+    tgs_requests: usize,
 }
 
 const FIELDS: &[&str] = &[
@@ -214,6 +218,7 @@ const FIELDS: &[&str] = &[
     "smb.dialect.index",
     "kerberos.msg_type",
     "kerberos.error_code",
+    "spnego.MechType",
 ];
 
 fn list(field: &str) -> Vec<&str> {
@@ -335,6 +340,15 @@ fn tshark_view(path: &Path) -> TsharkView {
                     .push(n);
             }
         }
+        if cmds.first().and_then(|c| num(c)) == Some(0)
+            && resp.first() == Some(&"1")
+            && list(col(14))
+                .iter()
+                .any(|m| *m == "1.2.840.48018.1.2.2" || *m == "1.2.840.113554.1.2.2")
+        {
+            view.kerberos_offered.insert(n);
+        }
+        view.tgs_requests += list(col(12)).iter().filter(|t| num(t) == Some(12)).count();
         // Kerberos: error codes appear only for KRB-ERROR (msg_type 30).
         if list(col(12)).iter().any(|t| num(t) == Some(30)) {
             for code in list(col(13)).iter().filter_map(|c| num(c)) {
@@ -414,6 +428,12 @@ fn justified(f: &Value, view: &TsharkView) -> Option<String> {
         }
         "session-setup-no-response" if unanswered("SESSION_SETUP") => {
             Some("SESSION_SETUP unanswered".into())
+        }
+        "kerberos-fallback-ntlm"
+            if frame(f, "negotiate").is_some_and(|n| view.kerberos_offered.contains(&n))
+                && view.tgs_requests == 0 =>
+        {
+            Some("the server offers Kerberos, and the client asked for no service ticket".into())
         }
         "tcp-connect-failed"
             if ["reset", "syn"]

@@ -88,6 +88,8 @@ pub struct NegotiateInfo {
     pub server_security_mode: Option<u16>,
     pub server_capabilities: Option<u32>,
     pub server_ciphers: Option<Vec<u16>>,
+    /// The server's SPNEGO hint in its NEGOTIATE response lists Kerberos (`None`: no hint).
+    pub server_offers_kerberos: Option<bool>,
 }
 
 /// The NTLMSSP AUTHENTICATE a client sent.
@@ -972,6 +974,17 @@ impl SmbConnection {
                 info.server_security_mode = Some(n.security_mode.0);
                 info.server_capabilities = Some(n.capabilities.0);
                 info.server_ciphers = ciphers;
+                if let Ok(Ok(SecurityBlob::NegTokenInit(hint))) = n
+                    .security_buffer
+                    .as_ref()
+                    .map(|b| spnego::parse_security_blob(b))
+                {
+                    info.server_offers_kerberos = Some(
+                        hint.mech_types
+                            .iter()
+                            .any(|m| m == spnego::OID_KRB5 || m == spnego::OID_MS_KRB5),
+                    );
+                }
                 rec.dialect = Some(format!("0x{:04x}", n.dialect.0));
             }
             Ok(Body::SessionSetupResponse(s)) => {

@@ -95,6 +95,7 @@ pub fn all() -> Vec<Scenario> {
         kerberos_error_tcp_split(),
         kerberos_udp_fragmented(),
         kerberos_apreq_error_in_smb(),
+        kerberos_skipped_ntlm(),
         tree_bad_network_name(),
         tree_access_denied(),
         encryption_required_smb21(),
@@ -142,6 +143,13 @@ const DC01: NtlmServer<'static> = NtlmServer {
     dns_computer: "dc01.corp.example",
 };
 
+const FS1: NtlmServer<'static> = NtlmServer {
+    nb_domain: "CORP",
+    nb_computer: "FS1",
+    dns_domain: "corp.example",
+    dns_computer: "fs1.corp.example",
+};
+
 /// Windows lists its mechanisms in this order in SPNEGO.
 const WINDOWS_MECHS: [&str; 4] = [
     gss::OID_MS_KRB5,
@@ -149,6 +157,10 @@ const WINDOWS_MECHS: [&str; 4] = [
     gss::OID_NEGOEX,
     gss::OID_NTLMSSP,
 ];
+
+/// A server outside the domain (nas1, like the lab's standalone Samba) offers no Kerberos: a
+/// client's NTLM to it is the only choice, not a fallback.
+const STANDALONE_MECHS: [&str; 2] = [gss::OID_NEGOEX, gss::OID_NTLMSSP];
 
 /// Maximal access of a user with change rights on a share.
 const MODIFY_ACCESS: u32 = 0x0013_01BF;
@@ -678,7 +690,7 @@ fn nas1_session(session_id: u64) -> Smb {
     s.negotiate(
         &windows_negotiate("nas1.corp.example"),
         &NAS1_PROFILE,
-        &WINDOWS_MECHS,
+        &STANDALONE_MECHS,
     );
     let auth = ntlm_auth(NAS1, "cifs/nas1.corp.example", 0x0D01);
     s.ntlm_session(&NAS1, &auth, NtStatus::STATUS_SUCCESS);
@@ -712,6 +724,48 @@ fn smb2_healthy_ntlm() -> Scenario {
     s.tree_disconnect_and_logoff(NtStatus::STATUS_SUCCESS);
     s.conn.close_by_client(ms(5));
     single("smb2-healthy-ntlm", s)
+}
+
+/// `kerberos-skipped-ntlm`: WKS042 → fs1.corp.example, a domain member that offers Kerberos
+/// (MS KRB5, KRB5, NegoEx, NTLMSSP), but the client asks the KDC for nothing and logs on with
+/// NTLMSSP for `cifs/fs1.corp.example` (success), then maps `\\fs1.corp.example\projects`.
+/// A second connection from WKS017 reaches fs1 by address (`\\192.0.2.21\projects`), where
+/// NTLM is what Windows does by design.
+///
+/// Expected: one warning `kerberos-fallback-ntlm` on the WKS042 connection ("without trying
+/// Kerberos"; negotiate response 5, request 6), nothing for the connection by address.
+fn kerberos_skipped_ntlm() -> Scenario {
+    let by_name = fs1_ntlm_visit(CLIENT_V4, 49_741, START, "fs1.corp.example", 0x31);
+    let by_address = fs1_ntlm_visit(WKS017_V4, 50_112, START + ms(40), "192.0.2.21", 0x35);
+    finish(
+        "kerberos-skipped-ntlm",
+        Link::default(),
+        vec![by_name.conn.flow, by_address.conn.flow],
+    )
+}
+
+/// A client that names fs1 `host` and logs on with NTLMSSP (no Kerberos), maps
+/// `\\host\projects`, disconnects and closes. `seed` varies the session id and NTLM bytes.
+fn fs1_ntlm_visit(client: Ipv4Addr, port: u16, start: Timestamp, host: &str, seed: u32) -> Smb {
+    let mut s = Smb::new(
+        smb_conn(client, port, FS1_V4, start),
+        0x0000_4400_0000_0000 | u64::from(seed),
+    );
+    s.conn.handshake();
+    s.negotiate(&windows_negotiate(host), &FS1_PROFILE, &WINDOWS_MECHS);
+    let target = format!("cifs/{host}");
+    let auth = ntlm_auth(FS1, &target, 0x0D00 | seed);
+    s.ntlm_session(&FS1, &auth, NtStatus::STATUS_SUCCESS);
+    s.tree_connect(
+        "",
+        &format!(r"\\{host}\projects"),
+        NtStatus::STATUS_SUCCESS,
+        share_flags::MANUAL_CACHING,
+        3,
+    );
+    s.tree_disconnect_and_logoff(NtStatus::STATUS_SUCCESS);
+    s.conn.close_by_client(ms(5));
+    s
 }
 
 /// A UDP exchange with the KDC from an ephemeral port (Windows takes a new one per request).
@@ -1083,13 +1137,13 @@ fn smb1_upgrade() -> Scenario {
     };
     let h = Header::request(Smb2Command::NEGOTIATE, 0).charge(0);
     let r = Header::response_to(&h, NtStatus::STATUS_SUCCESS);
-    let body = negotiate_response(&wildcard, s.conn.now(), &WINDOWS_MECHS);
+    let body = negotiate_response(&wildcard, s.conn.now(), &STANDALONE_MECHS);
     s.answer(us(420), role("smb2_wildcard_response"), &r, &body);
     s.next_id = 1;
     s.negotiate(
         &windows_negotiate("nas1.corp.example"),
         &NAS1_PROFILE,
-        &WINDOWS_MECHS,
+        &STANDALONE_MECHS,
     );
     let auth = ntlm_auth(NAS1, "cifs/nas1.corp.example", 0x0D02);
     s.ntlm_session(&NAS1, &auth, NtStatus::STATUS_SUCCESS);
@@ -1158,7 +1212,7 @@ fn nas1_negotiated(port: u16, server: Ipv4Addr, session_id: u64) -> Smb {
     s.negotiate(
         &windows_negotiate("nas1.corp.example"),
         &NAS1_PROFILE,
-        &WINDOWS_MECHS,
+        &STANDALONE_MECHS,
     );
     s
 }
@@ -1610,7 +1664,7 @@ fn encryption_required_smb21() -> Scenario {
     a.negotiate(
         &windows_negotiate("nas1.corp.example"),
         &NAS1_PROFILE,
-        &WINDOWS_MECHS,
+        &STANDALONE_MECHS,
     );
     let auth = NtlmAuth {
         user: "aturner",
@@ -1649,7 +1703,7 @@ fn encryption_required_smb21() -> Scenario {
         capabilities: 0x0000_0007,
         ..NAS1_PROFILE
     };
-    b.negotiate(&req, &profile, &WINDOWS_MECHS);
+    b.negotiate(&req, &profile, &STANDALONE_MECHS);
     let auth = ntlm_auth(NAS1, "cifs/nas1.corp.example", 0x0D09);
     b.ntlm_session(&NAS1, &auth, NtStatus::STATUS_SUCCESS);
     b.tree_connect(
@@ -1838,7 +1892,7 @@ fn netbios_139() -> Scenario {
     s.negotiate(
         &windows_negotiate("nas1.corp.example"),
         &NAS1_PROFILE,
-        &WINDOWS_MECHS,
+        &STANDALONE_MECHS,
     );
     let auth = ntlm_auth(NAS1, "cifs/nas1.corp.example", 0x0D0A);
     s.ntlm_session(&NAS1, &auth, NtStatus::STATUS_SUCCESS);

@@ -9,10 +9,11 @@
 use super::{connections, elapsed, on_conn, Conn, Context};
 use crate::capture::Timestamp;
 use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
+use crate::flow::At;
 use crate::proto::kerberos::{classify_error, ErrorClass, KrbErrorCode, KrbMsgType};
 use crate::proto::smb2::Smb2Command;
 use crate::setup::kerberos::KrbExchange;
-use crate::setup::smb::SmbConnection;
+use crate::setup::smb::{NtlmInfo, SmbConnection};
 use crate::setup::Analysis;
 use std::net::IpAddr;
 
@@ -336,7 +337,7 @@ pub(super) fn fallback(analysis: &Analysis, conn: &SmbConnection) -> Vec<Finding
             )
         })
     });
-    if let Some((req_frame, err_frame, sname, code, ts)) = failed.or(in_smb) {
+    let mut f = if let Some((req_frame, err_frame, sname, code, ts)) = failed.or(in_smb) {
         let mut f = Finding::new(
             FindingId::KerberosFallbackNtlm,
             format!(
@@ -345,27 +346,109 @@ pub(super) fn fallback(analysis: &Analysis, conn: &SmbConnection) -> Vec<Finding
             ),
         )
         .frame("kerberos_request", req_frame)
-        .frame("kerberos_error", err_frame)
-        .frame("request", at.frame);
+        .frame("kerberos_error", err_frame);
         f.spn = Some(sname);
         f.kerberos_error = Some(KrbErrorRef::new(code.0));
-        f.user = ntlm
-            .session
-            .as_ref()
-            .and_then(|s| s.ntlm.as_ref())
-            .map(|n| n.principal());
-        if ntlm.status == Some(0)
-            || conn
-                .exchanges
-                .iter()
-                .any(|x| x.command.is(Smb2Command::SESSION_SETUP) && x.status == Some(0))
-        {
-            f.evidence.push("The NTLM session setup succeeded, so access works, but without Kerberos (weaker, and blocked where NTLM is restricted).".to_string());
-        }
-        f.time = Some(at.ts);
-        out.push(on_conn(f, conn));
+        f
+    } else if let Some(f) = skipped(analysis, conn, at) {
+        f
+    } else {
+        return out;
+    };
+    f = f.frame("request", at.frame);
+    f.user = authenticate(conn).map(|n| n.principal());
+    if ntlm.status == Some(0)
+        || conn
+            .exchanges
+            .iter()
+            .any(|x| x.command.is(Smb2Command::SESSION_SETUP) && x.status == Some(0))
+    {
+        f.evidence.push("The NTLM session setup succeeded, so access works, but without Kerberos (weaker, and blocked where NTLM is restricted).".to_string());
     }
+    f.time = Some(at.ts);
+    out.push(on_conn(f, conn));
     out
+}
+
+/// Kerberos not even tried: the server offers it, the client named the server (not by
+/// address, where Windows uses NTLM by design), and neither a ticket request for that name
+/// from the client nor a Kerberos session setup on the connection came before the NTLM one.
+fn skipped(analysis: &Analysis, conn: &SmbConnection, at: At) -> Option<Finding> {
+    // The last NEGOTIATE's hint (after an SMB1 → SMB2 upgrade, the second one's).
+    let (offer, negotiate_frame) = conn.exchanges.iter().rev().find_map(|x| {
+        let offers = x.negotiate.as_ref()?.server_offers_kerberos?;
+        Some((offers, x.response?.frame))
+    })?;
+    if !offer {
+        return None;
+    }
+    let (host, named) = named_server(conn)?;
+    let client = conn.conn.client.ip();
+    let asks_for_host =
+        |sname: &str| service_host(sname).is_some_and(|h| h.eq_ignore_ascii_case(&host));
+    let before = |ts: Timestamp| ts <= at.ts && at.ts.since(ts) <= CORRELATION_NS;
+    let asked = analysis.kerberos.iter().any(|k| {
+        k.client.ip() == client
+            && k.request
+                .as_ref()
+                .is_some_and(|r| before(r.ts) && r.sname.as_deref().is_some_and(asks_for_host))
+    }) || analysis.kerberos_settled.iter().any(|k| {
+        k.client == client
+            && k.ticket
+                .as_ref()
+                .is_some_and(|(t, s)| before(t.ts) && s.as_deref().is_some_and(asks_for_host))
+    });
+    let kerberos_session = conn.exchanges.iter().any(|x| {
+        x.request.is_some_and(|r| r.frame < at.frame)
+            && x.session.as_ref().and_then(|s| s.mechanism) == Some("Kerberos")
+    });
+    if asked || kerberos_session {
+        return None;
+    }
+    let mut f = Finding::new(
+        FindingId::KerberosFallbackNtlm,
+        format!(
+            "The client authenticated to {host} with NTLM without trying Kerberos, which the server offers"
+        ),
+    )
+    .frame("negotiate", negotiate_frame);
+    f.spn = Some(format!("cifs/{host}"));
+    f.evidence.push(format!(
+        "The server's NEGOTIATE response lists Kerberos among its mechanisms (frame {negotiate_frame})."
+    ));
+    f.evidence
+        .push(format!("The client named the server {host} ({named})."));
+    f.evidence.push(format!(
+        "No ticket request for cifs/{host} from the client appears in the capture before the NTLM session setup: the client had no Kerberos ticket for it (not logged on to the domain, no SPN cifs/{host}, a name the KDC does not know, or Kerberos traffic not captured)."
+    ));
+    Some(f)
+}
+
+/// The connection's first NTLMSSP AUTHENTICATE (the second leg of the session setup).
+fn authenticate(conn: &SmbConnection) -> Option<&NtlmInfo> {
+    conn.exchanges
+        .iter()
+        .filter(|x| x.command.is(Smb2Command::SESSION_SETUP))
+        .find_map(|x| x.session.as_ref()?.ntlm.as_ref())
+}
+
+/// The name the client used for the server, when it used one: the SPN in its NTLM
+/// AUTHENTICATE, else a TREE_CONNECT path. An address is not a name.
+fn named_server(conn: &SmbConnection) -> Option<(String, &'static str)> {
+    let is_name = |h: &str| !h.is_empty() && h.trim_matches(['[', ']']).parse::<IpAddr>().is_err();
+    let from_spn = authenticate(conn)
+        .and_then(|n| n.target_name.as_deref())
+        .and_then(service_host)
+        .filter(|h| is_name(h))
+        .map(|h| (h.to_string(), "NTLM target name"));
+    from_spn.or_else(|| {
+        conn.exchanges
+            .iter()
+            .filter_map(|x| x.tree.as_ref()?.path.as_deref())
+            .filter_map(|p| p.trim_start_matches('\\').split('\\').next())
+            .find(|h| is_name(h))
+            .map(|h| (h.to_string(), "TREE_CONNECT path"))
+    })
 }
 
 /// A plain-words gloss for the commonest errors.
