@@ -143,6 +143,30 @@ fn fin_from_both_sides_closes_at_once_and_absorbs_stragglers() {
 }
 
 #[test]
+fn data_reordered_behind_both_fins_is_still_delivered() {
+    let mut c = TcpConversation::v4(445);
+    let mut pkts = c.handshake();
+    let first = c.client_send(b"hello ", 1460);
+    let late = c.client_send(b"world", 1460);
+    pkts.extend(first);
+    pkts.push(c.fin_from_client());
+    pkts.push(c.fin_from_server());
+    // The segment before the client's FIN arrives last: the connection must wait for it.
+    pkts.extend(late);
+    let n = pkts.len() as u64;
+    let (rec, _) = run(pcap(c.link(), &pkts));
+    assert_eq!(rec.streams[0], b"hello world");
+    let closed: Vec<_> = rec
+        .events
+        .iter()
+        .filter(|e| e.2.starts_with("closed"))
+        .collect();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0].0, n, "closed when the last byte came: {closed:?}");
+    assert!(closed[0].2.starts_with("closed Finished"), "{closed:?}");
+}
+
+#[test]
 fn reset_connection_lingers_then_closes() {
     let mut c = TcpConversation::v4(445);
     let mut pkts = c.handshake();

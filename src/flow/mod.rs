@@ -433,7 +433,8 @@ impl FlowTable {
         let conn_pending = pending_of(conn);
         // Both sides are done and every byte was handed on: close now, and keep only a small
         // marker while the connection lingers.
-        let done = conn.both_fins() && conn_pending == 0;
+        let done =
+            conn.both_fins() && conn_pending == 0 && conn.halves.iter().all(HalfStream::complete);
         if done {
             close(conn, at, CloseReason::Finished, sink);
         }

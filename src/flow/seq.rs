@@ -135,6 +135,11 @@ impl HalfStream {
         self.pending_bytes
     }
 
+    /// Every byte up to the FIN was delivered: nothing more can come but retransmissions.
+    pub fn complete(&self) -> bool {
+        self.fin_offset.is_some_and(|f| self.next >= f) && self.pending.is_empty()
+    }
+
     pub fn fin_offset(&self) -> Option<u64> {
         self.fin_offset
     }
