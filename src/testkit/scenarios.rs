@@ -266,48 +266,46 @@ impl Conn {
         self.send(Dir::ToClient, after, r, payload, 1460);
     }
 
-    fn server_ack(&mut self, after: Duration, r: Option<String>) {
+    /// After `after`, one packet made by `make` (an ACK, FIN or RST of either side).
+    fn step(
+        &mut self,
+        after: Duration,
+        r: Option<String>,
+        make: fn(&mut TcpConversation) -> Packet,
+    ) {
         self.tcp.advance(after);
-        let p = self.tcp.ack_from_server();
+        let p = make(&mut self.tcp);
         self.flow.add(r, vec![p]);
     }
 
+    fn server_ack(&mut self, after: Duration, r: Option<String>) {
+        self.step(after, r, TcpConversation::ack_from_server);
+    }
+
     fn client_ack(&mut self, after: Duration, r: Option<String>) {
-        self.tcp.advance(after);
-        let p = self.tcp.ack_from_client();
-        self.flow.add(r, vec![p]);
+        self.step(after, r, TcpConversation::ack_from_client);
     }
 
     /// Client FIN, server FIN (its application closes too), client ACK.
     fn close_by_client(&mut self, after: Duration) {
-        self.tcp.advance(after);
-        let fin = self.tcp.fin_from_client();
-        self.flow.add(role("fin"), vec![fin]);
-        self.tcp.advance(us(180));
-        let fin2 = self.tcp.fin_from_server();
-        self.flow.add(role("server_fin"), vec![fin2]);
-        self.tcp.advance(us(40));
-        let ack = self.tcp.ack_from_client();
-        self.flow.add(None, vec![ack]);
+        self.step(after, role("fin"), TcpConversation::fin_from_client);
+        self.step(
+            us(180),
+            role("server_fin"),
+            TcpConversation::fin_from_server,
+        );
+        self.step(us(40), None, TcpConversation::ack_from_client);
     }
 
     /// Server FIN, client FIN, server ACK.
     fn close_by_server(&mut self, after: Duration) {
-        self.tcp.advance(after);
-        let fin = self.tcp.fin_from_server();
-        self.flow.add(role("server_fin"), vec![fin]);
-        self.tcp.advance(us(90));
-        let fin2 = self.tcp.fin_from_client();
-        self.flow.add(role("fin"), vec![fin2]);
-        self.tcp.advance(us(160));
-        let ack = self.tcp.ack_from_server();
-        self.flow.add(None, vec![ack]);
+        self.step(after, role("server_fin"), TcpConversation::fin_from_server);
+        self.step(us(90), role("fin"), TcpConversation::fin_from_client);
+        self.step(us(160), None, TcpConversation::ack_from_server);
     }
 
     fn client_rst(&mut self, after: Duration) {
-        self.tcp.advance(after);
-        let rst = self.tcp.rst_from_client();
-        self.flow.add(role("reset"), vec![rst]);
+        self.step(after, role("reset"), TcpConversation::rst_from_client);
     }
 }
 
