@@ -43,20 +43,22 @@ impl Default for Options {
 
 /// Analyses one capture file.
 pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
-    match CaptureReader::open(path) {
-        Ok(reader) => analyze_reader(path, reader, opts),
-        Err(e) => FileReport {
-            path: path.display().to_string(),
-            errors: vec![e.to_string()],
-            ..FileReport::default()
-        },
-    }
+    analyze_opened(path, CaptureReader::open(path), opts)
 }
 
 /// As [`analyze_file`], adding the bytes read from the file to `read` as it goes (for a
 /// progress bar in another thread).
 pub fn analyze_file_counting(path: &Path, opts: &Options, read: Arc<AtomicU64>) -> FileReport {
-    match CaptureReader::open_counting(path, read) {
+    analyze_opened(path, CaptureReader::open_counting(path, read), opts)
+}
+
+/// A file that could not be opened as a capture is a report with that error and nothing else.
+fn analyze_opened(
+    path: &Path,
+    opened: Result<CaptureReader, CaptureError>,
+    opts: &Options,
+) -> FileReport {
+    match opened {
         Ok(reader) => analyze_reader(path, reader, opts),
         Err(e) => FileReport {
             path: path.display().to_string(),

@@ -58,6 +58,14 @@ impl FlowSink for Recorder {
 }
 
 impl Recorder {
+    /// The `Closed` events, in order.
+    fn closed(&self) -> Vec<&(u64, i64, String)> {
+        self.events
+            .iter()
+            .filter(|e| e.2.starts_with("closed"))
+            .collect()
+    }
+
     fn find(&self, prefix: &str) -> Option<&(u64, i64, String)> {
         self.events.iter().find(|e| e.2.starts_with(prefix))
     }
@@ -156,11 +164,7 @@ fn data_reordered_behind_both_fins_is_still_delivered() {
     let n = pkts.len() as u64;
     let (rec, _) = run(pcap(c.link(), &pkts));
     assert_eq!(rec.streams[0], b"hello world");
-    let closed: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.2.starts_with("closed"))
-        .collect();
+    let closed = rec.closed();
     assert_eq!(closed.len(), 1, "{closed:?}");
     assert_eq!(closed[0].0, n, "closed when the last byte came: {closed:?}");
     assert!(closed[0].2.starts_with("closed Finished"), "{closed:?}");
@@ -186,11 +190,7 @@ fn reset_connection_lingers_then_closes() {
     pkts.push(other.syn());
     let (rec, _) = run(pcap(c.link(), &pkts));
     assert_eq!(rec.streams[0], b"hellolate");
-    let closed: Vec<_> = rec
-        .events
-        .iter()
-        .filter(|e| e.2.starts_with("closed"))
-        .collect();
+    let closed = rec.closed();
     assert_eq!(closed[0].0, first_other, "{closed:?}");
     assert!(
         closed[0].2.starts_with("closed Finished packets=6"),

@@ -105,6 +105,13 @@ impl std::fmt::Debug for CaptureReader {
     }
 }
 
+fn open_file(path: &Path) -> Result<File, CaptureError> {
+    File::open(path).map_err(|source| CaptureError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// A reader that counts what passes through it.
 struct Counting<R> {
     inner: R,
@@ -122,21 +129,14 @@ impl<R: Read> Read for Counting<R> {
 impl CaptureReader {
     /// Opens a capture; gzip-compressed files are recognised by their magic bytes.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let file = File::open(path).map_err(|source| CaptureError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_reader(path, file)
+        Self::from_reader(path, open_file(path)?)
     }
 
     /// As [`open`](Self::open), adding every byte read from the file (compressed bytes, for a
     /// gzip file) to `read`, for a progress bar watching from another thread.
     pub fn open_counting(path: &Path, read: Arc<AtomicU64>) -> Result<Self, CaptureError> {
-        let file = File::open(path).map_err(|source| CaptureError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_reader(path, Counting { inner: file, read })
+        let inner = open_file(path)?;
+        Self::from_reader(path, Counting { inner, read })
     }
 
     /// Reads a capture from any byte source; `path` names it in errors.
