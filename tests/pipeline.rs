@@ -449,3 +449,43 @@ fn per_connection_cap_gives_up_on_holes() {
         gap.2
     );
 }
+
+/// Connections still open when the capture ends close in the order they started, whatever
+/// order the table holds them in.
+#[test]
+fn open_connections_close_at_the_end_in_order_of_first_packet() {
+    #[derive(Default)]
+    struct Closes(Vec<(u64, u16, CloseReason)>);
+    impl FlowSink for Closes {
+        fn tcp(&mut self, conn: &ConnInfo, _: At, event: TcpEvent<'_>) {
+            if let TcpEvent::Closed { reason, .. } = event {
+                self.0.push((conn.id, conn.client.port(), reason));
+            }
+        }
+        fn udp(&mut self, _: &ConnInfo, _: At, _: FlowDir, _: &UdpDatagram<'_>) {}
+    }
+    let server: SocketAddr = "192.0.2.20:445".parse().unwrap();
+    let mut packets = Vec::new();
+    let mut link = None;
+    // Client ports in an order unrelated to the table's hashing.
+    let ports: Vec<u16> = (0..300u32)
+        .map(|i| 1024 + (i * 7919 % 300) as u16)
+        .collect();
+    for (i, port) in ports.iter().enumerate() {
+        let client = SocketAddr::new("10.0.0.1".parse().unwrap(), *port);
+        let mut c = TcpConversation::new(client, server);
+        c.at(Timestamp::from_secs(1_700_000_000 + i as u64));
+        link = Some(c.link());
+        packets.push(c.syn());
+    }
+    let bytes = pcap(link.unwrap(), &packets);
+    let reader = CaptureReader::from_reader(Path::new("mem.pcap"), Cursor::new(bytes)).unwrap();
+    let mut closes = Closes::default();
+    pipeline::run_reader(reader, &FlowConfig::default(), &mut closes);
+    let expected: Vec<(u64, u16, CloseReason)> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u64, *p, CloseReason::CaptureEnd))
+        .collect();
+    assert_eq!(closes.0, expected);
+}

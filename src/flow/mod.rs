@@ -344,12 +344,16 @@ impl FlowTable {
             frame: 0,
             ts: Timestamp::default(),
         });
-        let mut conns: Vec<TcpConn> = self.tcp.drain().map(|(_, c)| c).collect();
-        conns.sort_by_key(|c| c.info.id);
+        // The order by keys alone: collecting the connections themselves would hold a second
+        // copy of a full table (a SYN flood's 200 000 connections are ~100 MB).
+        let mut order: Vec<(u64, Key)> = self.tcp.iter().map(|(k, c)| (c.info.id, *k)).collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
         self.finished.clear();
         self.markers.clear();
-        for mut conn in conns {
-            close(&mut conn, at, CloseReason::CaptureEnd, sink);
+        for (_, k) in order {
+            if let Some(mut conn) = self.tcp.remove(&k) {
+                close(&mut conn, at, CloseReason::CaptureEnd, sink);
+            }
         }
         self.pending_total = 0;
         self.udp.clear();

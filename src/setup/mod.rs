@@ -94,7 +94,7 @@ enum Kind {
 struct TcpState {
     kind: Kind,
     syn: Option<At>,
-    synack: bool,
+    synack: Option<At>,
     reset: Option<At>,
     last: At,
     /// Data flowed, so the handshake completed even if the capture missed it.
@@ -102,6 +102,8 @@ struct TcpState {
     /// DNS over TCP: the server's bytes not yet framed.
     dns_buf: Vec<u8>,
     /// The SMB state, for an SMB connection (kept here so one lookup per event finds both).
+    /// Made at the connection's first data, gap, FIN or RST, with the handshake seen so far:
+    /// a flood of SYNs that are never answered costs no SMB state.
     smb: Option<Box<SmbConnection>>,
 }
 
@@ -176,7 +178,7 @@ impl FlowSink for Analyzer {
         let state = self.tcp.entry(conn.id).or_insert_with(|| TcpState {
             kind: kind_of(opts, conn.server),
             syn: None,
-            synack: false,
+            synack: None,
             reset: None,
             last: at,
             data_seen: false,
@@ -189,8 +191,10 @@ impl FlowSink for Analyzer {
             TcpEvent::Syn => {
                 state.syn.get_or_insert(at);
             }
-            TcpEvent::SynAck => state.synack = true,
-            TcpEvent::Rst { dir: Dir::ToClient } if !state.synack => {
+            TcpEvent::SynAck => {
+                state.synack.get_or_insert(at);
+            }
+            TcpEvent::Rst { dir: Dir::ToClient } if state.synack.is_none() => {
                 state.reset.get_or_insert(at);
             }
             TcpEvent::Data { bytes, .. } => {
@@ -207,12 +211,28 @@ impl FlowSink for Analyzer {
         }
         match state.kind {
             Kind::Smb => {
-                let handshake = state.syn.is_some();
-                let c = state
-                    .smb
-                    .get_or_insert_with(|| Box::new(SmbConnection::new(conn, handshake)));
-                let records = self.opts.keep_records.then_some(&mut self.out.records);
-                smb_event(c, records, at, event);
+                let c = match (&mut state.smb, &event) {
+                    (Some(c), _) => Some(c),
+                    // Before the first data the handshake is all there is, and the TcpState
+                    // keeps it; a new connection has no request for an ACK to acknowledge.
+                    (
+                        None,
+                        TcpEvent::Syn
+                        | TcpEvent::SynAck
+                        | TcpEvent::Ack { .. }
+                        | TcpEvent::Closed { .. },
+                    ) => None,
+                    (None, _) => {
+                        let mut c = SmbConnection::new(conn, state.syn.is_some());
+                        c.syn = state.syn;
+                        c.synack = state.synack;
+                        Some(state.smb.insert(Box::new(c)))
+                    }
+                };
+                if let Some(c) = c {
+                    let records = self.opts.keep_records.then_some(&mut self.out.records);
+                    smb_event(c, records, at, event);
+                }
             }
             Kind::Kerberos => match event {
                 TcpEvent::Data { dir, bytes, .. } => {
@@ -239,7 +259,7 @@ impl FlowSink for Analyzer {
         if closing {
             if let Some(state) = self.tcp.remove(&conn.id) {
                 if matches!(state.kind, Kind::Smb | Kind::Kerberos)
-                    && !state.synack
+                    && state.synack.is_none()
                     && !state.data_seen
                 {
                     // A SYN flood would otherwise grow this without bound; the first
@@ -363,5 +383,133 @@ impl Analyzer {
                 self.out.records.extend(recs.into_iter().map(Record::Dns));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::flow::{CloseReason, ConnSummary};
+    use crate::proto::smb2::Smb2Command;
+    use crate::testkit::nbss_frame;
+    use crate::testkit::smb::{self as build, Header, NegotiateRequest};
+
+    fn at(frame: u64) -> At {
+        At {
+            frame,
+            ts: Timestamp(frame as i64 * 1_000_000),
+        }
+    }
+
+    fn conn(server_port: u16) -> ConnInfo {
+        ConnInfo {
+            id: 7,
+            client: "10.0.0.1:50000".parse().unwrap(),
+            server: SocketAddr::new("10.0.0.2".parse().unwrap(), server_port),
+            first: at(1),
+        }
+    }
+
+    fn negotiate() -> Vec<u8> {
+        let body = NegotiateRequest {
+            dialects: vec![0x0210, 0x0300],
+            security_mode: 1,
+            capabilities: 0,
+            client_guid: [1; 16],
+            contexts: Vec::new(),
+        }
+        .body();
+        nbss_frame(&build::message(
+            &Header::request(Smb2Command::NEGOTIATE, 0),
+            &body,
+        ))
+    }
+
+    /// The client's first bytes.
+    fn to_server(bytes: &[u8]) -> TcpEvent<'_> {
+        TcpEvent::Data {
+            dir: Dir::ToServer,
+            offset: 0,
+            bytes,
+        }
+    }
+
+    fn closed(a: &mut Analyzer, c: &ConnInfo, frame: u64) {
+        let summary = ConnSummary {
+            packets: frame,
+            last: at(frame),
+            halves: Default::default(),
+        };
+        a.tcp(
+            c,
+            at(frame),
+            TcpEvent::Closed {
+                reason: CloseReason::Idle,
+                summary,
+            },
+        );
+    }
+
+    /// Unanswered SYNs to 445 make no SMB state, yet are counted as failed attempts.
+    #[test]
+    fn syn_only_connection_makes_no_smb_state() {
+        let mut a = Analyzer::new(SetupOptions::default());
+        let c = conn(445);
+        a.tcp(&c, at(1), TcpEvent::Syn);
+        a.tcp(&c, at(2), TcpEvent::Syn);
+        assert!(a.tcp.get(&c.id).is_some_and(|s| s.smb.is_none()));
+        closed(&mut a, &c, 3);
+        let out = a.finish();
+        assert!(out.smb.is_empty());
+        assert_eq!(out.failed_connects.len(), 1);
+        assert_eq!(out.failed_connects[0].syn, at(1));
+    }
+
+    /// The SMB state made at the first data carries the handshake seen before it.
+    #[test]
+    fn smb_state_made_at_first_data_keeps_the_handshake() {
+        for port in [445, 8445] {
+            let mut a = Analyzer::new(SetupOptions::default());
+            let c = conn(port);
+            let negotiate = negotiate();
+            a.tcp(&c, at(1), TcpEvent::Syn);
+            a.tcp(&c, at(2), TcpEvent::SynAck);
+            let ack = TcpEvent::Ack {
+                dir: Dir::ToServer,
+                acked: 0,
+                bare: true,
+            };
+            a.tcp(&c, at(3), ack);
+            assert!(a.tcp[&c.id].smb.is_none(), "port {port}");
+            a.tcp(&c, at(4), to_server(&negotiate));
+            closed(&mut a, &c, 5);
+            let out = a.finish();
+            let [smb] = &out.smb[..] else {
+                panic!("port {port}: {} SMB connections", out.smb.len());
+            };
+            assert_eq!(
+                (smb.syn, smb.synack),
+                (Some(at(1)), Some(at(2))),
+                "port {port}"
+            );
+            assert!(!smb.midstream, "port {port}");
+            assert_eq!(smb.exchanges.len(), 1, "port {port}");
+            assert!(out.failed_connects.is_empty());
+        }
+    }
+
+    /// A connection seen only from its data is midstream, with no handshake.
+    #[test]
+    fn smb_state_without_handshake_is_midstream() {
+        let mut a = Analyzer::new(SetupOptions::default());
+        let c = conn(445);
+        let negotiate = negotiate();
+        a.tcp(&c, at(1), to_server(&negotiate));
+        closed(&mut a, &c, 2);
+        let out = a.finish();
+        assert_eq!(out.smb.len(), 1);
+        assert_eq!((out.smb[0].syn, out.smb[0].synack), (None, None));
+        assert!(out.smb[0].midstream);
     }
 }
