@@ -12,6 +12,7 @@ pub mod mutate;
 use smbtriage::analyze::{analyze_reader, Options, Settling};
 use smbtriage::capture::CaptureReader;
 use smbtriage::findings::rules::Context;
+use smbtriage::findings::Severity;
 use smbtriage::flow::{At, Chunk, ConnInfo, Dir, FlowConfig, FlowSink, FlowTable, HalfStream};
 use smbtriage::flow::{TcpEvent, Tee};
 use smbtriage::net::{Packet, TcpFlags, TcpSegment, Transport, UdpDatagram};
@@ -19,6 +20,7 @@ use smbtriage::pipeline;
 use smbtriage::proto::gss::{ntlmssp, spnego};
 use smbtriage::proto::{dns, kerberos, nbss, smb1, smb2};
 use smbtriage::report::dump::ConversationLog;
+use smbtriage::report::table::{Detail, TableOptions};
 use smbtriage::report::{FileReport, Report};
 use smbtriage::setup::{Analyzer, SetupOptions};
 use std::borrow::Cow;
@@ -435,9 +437,18 @@ pub fn pipeline(data: &[u8]) {
         files: vec![report],
         ..Report::default()
     };
+    // Every output format: names and paths from the capture reach each of them.
     let mut out = Vec::new();
     smbtriage::report::json::write_json(&report, &mut out).expect("json to memory");
+    smbtriage::report::json::write_jsonl(&report, &mut out).expect("jsonl to memory");
     smbtriage::report::sarif::write_sarif(&report, &mut out).expect("sarif to memory");
+    smbtriage::report::junit::write_junit(&report, Some(Severity::Warning), &mut out)
+        .expect("junit to memory");
+    for (color, detail) in [(false, Detail::Normal), (true, Detail::Verbose)] {
+        let options = TableOptions { color, detail };
+        smbtriage::report::table::write_table(&report, &options, &mut out)
+            .expect("table to memory");
+    }
     std::hint::black_box(smbtriage::report::exit_code(&report, None));
 }
 
