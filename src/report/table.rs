@@ -65,22 +65,23 @@ fn render_file(text: &mut String, file: &FileReport, options: &TableOptions) {
         let _ = writeln!(
             text,
             "{}: {}: {}",
-            file.path,
+            shown(&file.path),
             paint(color, RED, "unreadable"),
-            file.errors.join("; ")
+            shown(&file.errors.join("; "))
         );
         return;
     }
     if options.detail == Detail::Quiet {
-        let _ = writeln!(text, "{}: {}", file.path, summary(file, color));
+        let _ = writeln!(text, "{}: {}", shown(&file.path), summary(file, color));
         return;
     }
-    let _ = writeln!(text, "{}", paint(color, BOLD, &file.path));
+    let _ = writeln!(text, "{}", paint(color, BOLD, &shown(&file.path)));
     for error in &file.errors {
         let _ = writeln!(
             text,
-            "{INDENT}{}: {error}",
-            paint(color, YELLOW, "read error")
+            "{INDENT}{}: {}",
+            paint(color, YELLOW, "read error"),
+            shown(error)
         );
     }
     let groups = group_by_connection(&file.findings);
@@ -151,8 +152,8 @@ fn findings_table(findings: &[&Finding], color: bool) -> String {
     builder.push_record(["severity", "phase", "id", "frames", "status", "message"]);
     for finding in findings {
         let status = match (&finding.status, &finding.kerberos_error) {
-            (Some(status), _) => status.name.clone(),
-            (None, Some(error)) => error.name.clone(),
+            (Some(status), _) => shown(&status.name),
+            (None, Some(error)) => shown(&error.name),
             (None, None) => String::new(),
         };
         builder.push_record([
@@ -161,7 +162,7 @@ fn findings_table(findings: &[&Finding], color: bool) -> String {
             finding.id.to_string(),
             frames(finding),
             status,
-            finding.message.clone(),
+            shown(&finding.message),
         ]);
     }
     builder
@@ -215,8 +216,8 @@ fn timeline_table(connection: &ConnectionReport) -> String {
         builder.push_record([
             row.frame.to_string(),
             format!("{:.6}", row.offset_secs),
-            row.step.clone(),
-            row.outcome.clone(),
+            shown(&row.step),
+            shown(&row.outcome),
         ]);
     }
     builder.build().with(Style::sharp()).to_string()
@@ -288,6 +289,29 @@ fn paint_severity(color: bool, severity: Severity) -> String {
     paint(color, severity_color(severity), severity.as_str())
 }
 
+/// `text` as the terminal should show it. Names, paths and principals come from the capture;
+/// a crafted one could carry escape sequences (retitle the terminal, hide or recolour lines) or
+/// bidirectional overrides that make it read as something else. Those characters are written
+/// as `\u{..}` escapes; everything else is unchanged.
+fn shown(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(hostile) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hostile(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn paint(color: bool, code: &str, text: &str) -> String {
     if color {
         format!("{code}{text}{RESET}")
@@ -305,6 +329,21 @@ mod tests {
         let mut out = Vec::new();
         write_table(report, &TableOptions { color, detail }, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// A connection without findings, with one timeline row.
+    fn healthy(step: &str, outcome: &str) -> ConnectionReport {
+        ConnectionReport {
+            client: "10.0.0.7:50000".into(),
+            server: "10.0.0.9:445".into(),
+            first_frame: 1,
+            timeline: vec![super::super::TimelineRow {
+                frame: 4,
+                offset_secs: 0.0004,
+                step: step.into(),
+                outcome: outcome.into(),
+            }],
+        }
     }
 
     #[test]
@@ -386,17 +425,9 @@ mod tests {
     #[test]
     fn verbose_adds_timelines() {
         let mut report = sample();
-        report.files[1].timelines.push(ConnectionReport {
-            client: "10.0.0.7:50000".into(),
-            server: "10.0.0.9:445".into(),
-            first_frame: 1,
-            timeline: vec![super::super::TimelineRow {
-                frame: 4,
-                offset_secs: 0.0004,
-                step: "NEGOTIATE".into(),
-                outcome: "STATUS_SUCCESS, dialect 3.1.1".into(),
-            }],
-        });
+        report.files[1]
+            .timelines
+            .push(healthy("NEGOTIATE", "STATUS_SUCCESS, dialect 3.1.1"));
         let text = render(&report, false, Detail::Verbose);
         let row = text.lines().find(|l| l.contains("TREE_CONNECT")).unwrap();
         assert!(row.contains("0.012500") && row.contains("STATUS_BAD_NETWORK_NAME (0.3 ms)"));
@@ -413,5 +444,36 @@ mod tests {
         let text = render(&report, false, Detail::Normal);
         assert!(text.contains("  read error: truncated record at offset 4096\n"));
         assert!(!text.contains("unreadable:"));
+    }
+
+    /// A share path, user or SPN from a crafted capture cannot drive the terminal: escape
+    /// sequences and bidirectional overrides are shown escaped, in every place the capture's
+    /// text reaches.
+    #[test]
+    fn text_from_the_capture_cannot_drive_the_terminal() {
+        let hostile = "\\\\nas\\\x1b]0;owned\x07share\u{202e}gnp.exe\u{9b}2J";
+        let mut report = sample();
+        report.files[0].path = format!("caps/{hostile}.pcap");
+        report.files[0].errors.push(format!("cut in {hostile}"));
+        report.files[0].findings[0].message = format!("share {hostile} missing");
+        report.files[1].timelines.push(healthy(
+            &format!("TREE_CONNECT {hostile}"),
+            &format!("{hostile} STATUS_SUCCESS"),
+        ));
+        for color in [false, true] {
+            for detail in [Detail::Quiet, Detail::Normal, Detail::Verbose] {
+                let text = render(&report, color, detail);
+                let stray = text.replace(RESET, "").replace(RED, "").replace(YELLOW, "");
+                let stray = stray.replace(CYAN, "").replace(BOLD, "");
+                assert!(
+                    !stray.contains(['\x1b', '\x07', '\u{9b}', '\u{202e}']),
+                    "{color} {detail:?}: {text}"
+                );
+                assert!(text.contains("\\u{1b}]0;owned\\u{7}share\\u{202e}gnp"));
+            }
+        }
+        let text = render(&report, false, Detail::Verbose);
+        assert_eq!(text.matches("\\u{1b}").count(), 5, "{text}");
+        assert_eq!(shown("plain \\\\nas\\share é"), "plain \\\\nas\\share é");
     }
 }
