@@ -6,7 +6,7 @@ use crate::flow::{FlowConfig, Tee};
 use crate::pipeline;
 use crate::report::dump::ConversationLog;
 use crate::report::table::{write_table, Detail, TableOptions};
-use crate::report::{self, Report};
+use crate::report::{self, FileReport, Report};
 use crate::scan;
 use crate::setup::records::Record;
 use crate::setup::{Analyzer, SetupOptions};
@@ -161,16 +161,11 @@ pub struct AnalyzeRequest {
 
 /// Runs `analyze` or `scan`; returns the process exit code.
 pub fn analyze(req: &AnalyzeRequest) -> u8 {
-    let files = if req.scan {
-        match scan::collect(&req.inputs, &req.include, &req.exclude) {
-            Ok(files) => files,
-            Err(e) => {
-                eprintln!("smbtriage: {e}");
-                return EXIT_INPUT_ERROR;
-            }
-        }
+    let (files, unreadable) = if req.scan {
+        let found = scan::collect(&req.inputs, &req.include, &req.exclude);
+        (found.files, found.unreadable)
     } else {
-        req.inputs.clone()
+        (req.inputs.clone(), Vec::new())
     };
     let jobs = req
         .jobs
@@ -193,6 +188,17 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
             reports
         }
     };
+    let mut files = files;
+    if !unreadable.is_empty() {
+        // What the walk could not follow is reported like a file that could not be read, in
+        // path order with the rest.
+        files.extend(unreadable.iter().map(|e| FileReport {
+            path: e.path.display().to_string(),
+            errors: vec![e.to_string()],
+            ..FileReport::default()
+        }));
+        files.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)));
+    }
     let mut report = Report {
         files,
         ..Report::default()

@@ -6,6 +6,7 @@
 
 use crate::analyze::{analyze_file, Options};
 use crate::report::FileReport;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -20,7 +21,8 @@ pub const DEFAULT_INCLUDE: [&str; 6] = [
     "*.cap.gz",
 ];
 
-/// A path given to `scan` that does not exist or cannot be listed.
+/// A path `scan` could not follow: an input that does not exist, a directory that cannot be
+/// listed, a dangling link.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source}")]
 pub struct ScanError {
@@ -29,65 +31,101 @@ pub struct ScanError {
     pub source: std::io::Error,
 }
 
-/// Every file under `inputs` whose name matches an include glob and no exclude glob, sorted.
-/// Files named directly are always taken.
-pub fn collect(
-    inputs: &[PathBuf],
-    include: &[String],
-    exclude: &[String],
-) -> Result<Vec<PathBuf>, ScanError> {
+/// What `scan` found to analyse.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Every file under the inputs whose name matches an include glob and no exclude glob,
+    /// sorted; files named directly are always taken.
+    pub files: Vec<PathBuf>,
+    /// Inputs that do not exist, directories that cannot be listed and dangling links with a
+    /// capture's name: each is reported as unreadable, and the scan goes on without it.
+    pub unreadable: Vec<ScanError>,
+}
+
+/// Walks `inputs`. Symbolic links are followed, to files and to directories; a directory
+/// reached twice (a link loop, or two links to one place) is walked once.
+pub fn collect(inputs: &[PathBuf], include: &[String], exclude: &[String]) -> Collected {
     let include: Vec<&str> = if include.is_empty() {
         DEFAULT_INCLUDE.to_vec()
     } else {
         include.iter().map(String::as_str).collect()
     };
-    let mut out = Vec::new();
+    let mut walk = Walk {
+        include: &include,
+        exclude,
+        seen: HashSet::new(),
+        out: Collected::default(),
+    };
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|source| ScanError {
-            path: input.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            walk(input, &include, exclude, &mut out)?;
-        } else {
-            out.push(input.clone());
+        match std::fs::metadata(input) {
+            Ok(meta) if meta.is_dir() => walk.dir(input),
+            Ok(_) => walk.out.files.push(input.clone()),
+            Err(source) => walk.out.unreadable.push(ScanError {
+                path: input.clone(),
+                source,
+            }),
         }
     }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    let mut out = walk.out;
+    out.files.sort();
+    out.files.dedup();
+    out.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    out
 }
 
-fn walk(
-    dir: &Path,
-    include: &[&str],
-    exclude: &[String],
-    out: &mut Vec<PathBuf>,
-) -> Result<(), ScanError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScanError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
+struct Walk<'a> {
+    include: &'a [&'a str],
+    exclude: &'a [String],
+    /// Directories walked, by canonical path.
+    seen: HashSet<PathBuf>,
+    out: Collected,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) {
+        if let Ok(real) = std::fs::canonicalize(dir) {
+            if !self.seen.insert(real) {
+                return;
+            }
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(source) => {
+                let path = dir.to_path_buf();
+                return self.out.unreadable.push(ScanError { path, source });
+            }
         };
-        if kind.is_dir() {
-            walk(&path, include, exclude, out)?;
-        } else if kind.is_file() {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let rel = path.to_string_lossy();
-            let hit = |g: &str| glob_match(g, name) || glob_match(g, &rel);
-            if include.iter().any(|g| hit(g)) && !exclude.iter().any(|g| hit(g)) {
-                out.push(path);
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            // `metadata` follows links; a dangling one is only worth a word if it looks like
+            // a capture the user expected to be scanned.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => self.dir(&path),
+                Ok(meta) if meta.is_file() => {
+                    if self.wanted(&path) {
+                        self.out.files.push(path);
+                    }
+                }
+                Ok(_) => {} // sockets, FIFOs and devices are never captures to read
+                Err(source) => {
+                    if self.wanted(&path) {
+                        self.out.unreadable.push(ScanError { path, source });
+                    }
+                }
             }
         }
     }
-    Ok(())
+
+    fn wanted(&self, path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let rel = path.to_string_lossy();
+        let hit = |g: &str| glob_match(g, name) || glob_match(g, &rel);
+        self.include.iter().any(|g| hit(g)) && !self.exclude.iter().any(|g| hit(g))
+    }
 }
 
 /// Shell-style glob: `*` any run of characters, `?` one character, everything else literal.
@@ -170,5 +208,54 @@ mod tests {
         assert!(glob_match("*tree*", "lab/smb-tree-bad-name.pcap"));
         assert!(!glob_match("", "x"));
         assert!(glob_match("*", ""));
+    }
+
+    /// A fresh directory under the system's temporary directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("smbtriage-scan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(paths: &[PathBuf], root: &Path) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn walk_follows_links_once_and_reports_what_it_cannot_follow() {
+        use std::os::unix::fs::symlink;
+        let root = scratch("links");
+        let elsewhere = scratch("links-target");
+        std::fs::create_dir_all(root.join("a/deeper")).unwrap();
+        std::fs::write(root.join("a/one.pcap"), b"x").unwrap();
+        std::fs::write(root.join("a/deeper/two.pcapng"), b"x").unwrap();
+        std::fs::write(root.join("a/notes.txt"), b"x").unwrap();
+        std::fs::write(elsewhere.join("three.pcap"), b"x").unwrap();
+        symlink(elsewhere.join("three.pcap"), root.join("linked.pcap")).unwrap();
+        symlink(&elsewhere, root.join("linked-dir")).unwrap();
+        symlink(&root, root.join("a/loop")).unwrap(); // back to the top: walked once
+        symlink(root.join("gone.pcap"), root.join("dangling.pcap")).unwrap();
+        symlink(root.join("gone"), root.join("dangling-other")).unwrap(); // not a capture name
+        let missing = root.join("no-such-dir");
+        let found = collect(&[root.clone(), missing.clone()], &[], &[]);
+        assert_eq!(
+            names(&found.files, &root),
+            [
+                "a/deeper/two.pcapng",
+                "a/one.pcap",
+                "linked-dir/three.pcap",
+                "linked.pcap"
+            ]
+        );
+        let unreadable: Vec<&Path> = found.unreadable.iter().map(|e| e.path.as_path()).collect();
+        assert_eq!(unreadable, [root.join("dangling.pcap"), missing]);
+        assert!(found.unreadable[1].to_string().contains("no-such-dir: "));
+        let _ = std::fs::remove_dir_all(&root);
+        let _ = std::fs::remove_dir_all(&elsewhere);
     }
 }

@@ -272,6 +272,37 @@ fn scan_reports_every_file_and_keeps_going() {
         .is_empty());
 }
 
+/// A path that cannot be followed is one unreadable entry among the others, not the end of
+/// the scan.
+#[test]
+fn scan_goes_on_past_a_missing_input() {
+    let dir = scratch("scan-missing");
+    std::fs::copy(fixture("tree-bad-network-name.pcap"), dir.join("good.pcap")).unwrap();
+    let missing = dir.join("not-there");
+    let o = run(&[
+        "scan",
+        missing.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(files[0]["path"].as_str().unwrap().ends_with("good.pcap"));
+    assert_eq!(
+        files[0]["findings"][0]["id"],
+        "tree-connect-bad-network-name"
+    );
+    assert!(files[1]["path"].as_str().unwrap().ends_with("not-there"));
+    assert!(files[1]["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("not-there: "));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not-there: "));
+}
+
 #[test]
 fn scan_output_is_the_same_with_one_or_two_jobs() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
