@@ -1,7 +1,8 @@
 //! Writes the seed corpora under `fuzz/corpus/<target>/`: the fixtures and every testkit
 //! scenario as captures (classic pcap and pcapng), and the protocol messages cut out of them
 //! (NetBIOS records, SMB1/SMB2 PDUs, security buffers, NTLMSSP and Kerberos tokens, DNS
-//! messages), plus the dissectors' real-capture test bytes and a few hostile shapes.
+//! messages), gzip-compressed captures (whole, in two members, cut), plus the dissectors'
+//! real-capture test bytes and a few hostile shapes.
 
 use smbtriage::capture::CaptureReader;
 use smbtriage::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
@@ -117,6 +118,13 @@ fn smb_stream(c: &mut Corpus, stream: &[u8]) {
     }
 }
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(bytes).expect("gzip to memory");
+    z.finish().expect("gzip to memory")
+}
+
 fn capture(c: &mut Corpus, pcap: &[u8]) {
     c.add("capture_reader", pcap);
     c.add("pipeline", pcap);
@@ -190,6 +198,24 @@ fn main() {
     fixtures.sort();
     for f in &fixtures {
         capture(&mut c, &std::fs::read(f).expect("read fixture"));
+    }
+    // Compressed captures take another path through the reader (the gzip decoder, its
+    // errors, a cut trailer): the smallest fixtures as one member, as two members, and cut.
+    let mut small: Vec<Vec<u8>> = fixtures
+        .iter()
+        .map(|f| std::fs::read(f).expect("read fixture"))
+        .collect();
+    small.sort_by_key(Vec::len);
+    for pcap in small.iter().take(6) {
+        let whole = gzip(pcap);
+        let (a, b) = pcap.split_at(pcap.len() / 2);
+        let members = [gzip(a), gzip(b)].concat();
+        let cut = &whole[..whole.len() - 10];
+        for target in ["capture_reader", "pipeline"] {
+            c.add(target, &whole);
+            c.add(target, &members);
+            c.add(target, cut);
+        }
     }
     for s in scenarios::all() {
         capture(&mut c, &s.pcap());
