@@ -60,11 +60,7 @@ fn analyze_opened(
 ) -> FileReport {
     match opened {
         Ok(reader) => analyze_reader(path, reader, opts),
-        Err(e) => FileReport {
-            path: path.display().to_string(),
-            errors: vec![e.to_string()],
-            ..FileReport::default()
-        },
+        Err(e) => FileReport::failed(path, e),
     }
 }
 

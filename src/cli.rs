@@ -171,7 +171,7 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let files = match (files.as_slice(), byte_progress_bar(&files)) {
+    let mut files = match (files.as_slice(), byte_progress_bar(&files)) {
         ([path], Some(bar)) => vec![analyze_one_with_progress(path, &req.options, bar)],
         _ => {
             let bar = progress_bar(files.len());
@@ -188,15 +188,10 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
             reports
         }
     };
-    let mut files = files;
     if !unreadable.is_empty() {
         // What the walk could not follow is reported like a file that could not be read, in
         // path order with the rest.
-        files.extend(unreadable.iter().map(|e| FileReport {
-            path: e.path.display().to_string(),
-            errors: vec![e.to_string()],
-            ..FileReport::default()
-        }));
+        files.extend(unreadable.iter().map(|e| FileReport::failed(&e.path, e)));
         files.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)));
     }
     let mut report = Report {

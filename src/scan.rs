@@ -95,6 +95,8 @@ impl Walk<'_> {
                 return self.out.unreadable.push(ScanError { path, source });
             }
         };
+        // In name order, so that of two links to one directory the same one is walked (and
+        // names the files) on every run.
         let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
         for path in entries {
@@ -186,10 +188,9 @@ pub fn run(
         .into_iter()
         .zip(files)
         .map(|(r, path)| {
-            r.unwrap_or_else(|| FileReport {
-                path: path.display().to_string(),
-                errors: vec![format!("{}: analysis did not complete", path.display())],
-                ..FileReport::default()
+            r.unwrap_or_else(|| {
+                let error = format!("{}: analysis did not complete", path.display());
+                FileReport::failed(path, error)
             })
         })
         .collect()

@@ -196,17 +196,17 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
         .collect();
     fixtures.sort();
-    for f in &fixtures {
-        capture(&mut c, &std::fs::read(f).expect("read fixture"));
-    }
-    // Compressed captures take another path through the reader (the gzip decoder, its
-    // errors, a cut trailer): the smallest fixtures as one member, as two members, and cut.
-    let mut small: Vec<Vec<u8>> = fixtures
+    let mut fixtures: Vec<Vec<u8>> = fixtures
         .iter()
         .map(|f| std::fs::read(f).expect("read fixture"))
         .collect();
-    small.sort_by_key(Vec::len);
-    for pcap in small.iter().take(6) {
+    for pcap in &fixtures {
+        capture(&mut c, pcap);
+    }
+    // Compressed captures take another path through the reader (the gzip decoder, its
+    // errors, a cut trailer): the smallest fixtures as one member, as two members, and cut.
+    fixtures.sort_by_key(Vec::len);
+    for pcap in fixtures.iter().take(6) {
         let whole = gzip(pcap);
         let (a, b) = pcap.split_at(pcap.len() / 2);
         let members = [gzip(a), gzip(b)].concat();

@@ -486,10 +486,6 @@ pub fn analyze_bytes(data: &[u8], opts: &Options) -> FileReport {
             };
             analyze_reader(path, reader, &opts)
         }
-        Err(e) => FileReport {
-            path: "fuzz.pcap".into(),
-            errors: vec![e.to_string()],
-            ..FileReport::default()
-        },
+        Err(e) => FileReport::failed(path, e),
     }
 }

@@ -14,6 +14,7 @@ pub mod timeline;
 
 use crate::findings::{Finding, Severity};
 use serde::Serialize;
+use std::path::Path;
 
 /// The tool that wrote a report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -72,6 +73,15 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// The report of a file that could not be read at all: its path and why.
+    pub fn failed(path: &Path, error: impl std::fmt::Display) -> Self {
+        Self {
+            path: path.display().to_string(),
+            errors: vec![error.to_string()],
+            ..Self::default()
+        }
+    }
+
     /// True when the file could not be read at all (not a capture, missing...), as opposed to
     /// read partially.
     pub fn unreadable(&self) -> bool {

@@ -211,25 +211,11 @@ impl FlowSink for Analyzer {
         }
         match state.kind {
             Kind::Smb => {
-                let c = match (&mut state.smb, &event) {
-                    (Some(c), _) => Some(c),
-                    // Before the first data the handshake is all there is, and the TcpState
-                    // keeps it; a new connection has no request for an ACK to acknowledge.
-                    (
-                        None,
-                        TcpEvent::Syn
-                        | TcpEvent::SynAck
-                        | TcpEvent::Ack { .. }
-                        | TcpEvent::Closed { .. },
-                    ) => None,
-                    (None, _) => {
-                        let mut c = SmbConnection::new(conn, state.syn.is_some());
-                        c.syn = state.syn;
-                        c.synack = state.synack;
-                        Some(state.smb.insert(Box::new(c)))
-                    }
-                };
-                if let Some(c) = c {
+                if state.smb.is_none() && starts_smb_state(&event) {
+                    let c = SmbConnection::new(conn, state.syn, state.synack);
+                    state.smb = Some(Box::new(c));
+                }
+                if let Some(c) = &mut state.smb {
                     let records = self.opts.keep_records.then_some(&mut self.out.records);
                     smb_event(c, records, at, event);
                 }
@@ -326,6 +312,16 @@ fn kind_of(opts: &SetupOptions, server: SocketAddr) -> Kind {
     } else {
         Kind::Unknown
     }
+}
+
+/// True for the events that need an SMB connection's state. Before the first of them the
+/// handshake is all there is, and the `TcpState` keeps it; a connection without a request has
+/// nothing for an ACK to acknowledge, and one closing without data leaves nothing to keep.
+fn starts_smb_state(event: &TcpEvent<'_>) -> bool {
+    !matches!(
+        event,
+        TcpEvent::Syn | TcpEvent::SynAck | TcpEvent::Ack { .. } | TcpEvent::Closed { .. }
+    )
 }
 
 /// Applies one flow event to an SMB connection; dissection records go to `records` when kept.

@@ -588,15 +588,18 @@ impl Sinks<'_> {
 }
 
 impl SmbConnection {
-    pub fn new(conn: &ConnInfo, handshake_seen: bool) -> Self {
+    /// A connection's SMB state, made at its first data with the SYN and SYN-ACK seen before
+    /// it. Without a SYN the capture started mid-stream, and the framers must resynchronise.
+    pub fn new(conn: &ConnInfo, syn: Option<Moment>, synack: Option<Moment>) -> Self {
+        let handshake_seen = syn.is_some();
         let framer = Framer {
             synced: handshake_seen,
             ..Framer::default()
         };
         Self {
             conn: conn.clone(),
-            syn: None,
-            synack: None,
+            syn,
+            synack,
             exchanges: Vec::new(),
             fins: Vec::new(),
             rsts: Vec::new(),
