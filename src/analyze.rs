@@ -5,7 +5,7 @@
 
 use crate::capture::{CaptureError, CaptureReader};
 use crate::findings::rules::{self, Context};
-use crate::findings::Finding;
+use crate::findings::{verdict, Finding, Verdict};
 use crate::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
 use crate::pipeline;
@@ -126,13 +126,14 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
             .sum::<u64>();
     report.findings = done.findings;
     report.timelines = done.timelines;
+    report.verdicts = done.verdicts;
     report
 }
 
-/// The setup analyzer, with each SMB connection judged as it closes: one with nothing above
-/// `info` to report, whatever the rest of the capture holds, leaves its findings here and only
-/// a summary in the analysis ([`rules::settle`]). Memory then follows open connections and
-/// failures, not the length of the capture. The findings are those of keeping every
+/// The setup analyzer, with each SMB connection judged as it closes: one whose findings and
+/// verdicts cannot change with the rest of the capture, failing or not, leaves them here and
+/// only a summary in the analysis ([`rules::settle`]). Memory then follows open connections,
+/// not the length of the capture or the number of failures. The findings are those of keeping every
 /// connection whole until the end (`tests/settle.rs` holds it to that).
 pub struct Settling {
     analyzer: Analyzer,
@@ -142,6 +143,8 @@ pub struct Settling {
     findings: Vec<Finding>,
     /// Timelines of settled connections, when asked for.
     timelines: Option<Vec<ConnectionReport>>,
+    /// Stage verdicts of settled connections.
+    verdicts: Vec<Verdict>,
 }
 
 /// What [`Settling`] ends with.
@@ -151,6 +154,9 @@ pub struct Settled {
     pub findings: Vec<Finding>,
     /// Every connection's timeline in order of its first packet, when asked for.
     pub timelines: Vec<ConnectionReport>,
+    /// Every SMB connection's stage verdicts (and every failed connection attempt to an SMB
+    /// port's), in order of its first frame.
+    pub verdicts: Vec<Verdict>,
 }
 
 impl Settling {
@@ -164,6 +170,7 @@ impl Settling {
             ctx,
             findings: Vec::new(),
             timelines: timelines.then(Vec::new),
+            verdicts: Vec::new(),
         }
     }
 
@@ -180,10 +187,21 @@ impl Settling {
             }
             None => Vec::new(),
         };
+        let mut verdicts = self.verdicts;
+        verdicts.extend(analysis.smb.iter().map(|c| verdict::of(c, ctx)));
+        verdicts.extend(
+            analysis
+                .failed_connects
+                .iter()
+                .filter(|a| !a.kerberos)
+                .map(verdict::of_failed_connect),
+        );
+        verdicts.sort_by_key(|v| v.first_frame);
         Settled {
             analysis,
             findings,
             timelines,
+            verdicts,
         }
     }
 }
@@ -197,8 +215,9 @@ impl FlowSink for Settling {
         }
         while let Some(c) = self.analyzer.take_closed() {
             match rules::settle(&c, self.analyzer.so_far(), &self.ctx, at) {
-                Some(findings) => {
-                    self.findings.extend(findings);
+                Some(settled) => {
+                    self.findings.extend(settled.findings);
+                    self.verdicts.push(settled.verdict);
                     if let Some(t) = &mut self.timelines {
                         t.push(timeline::connection(&c));
                     }

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod rules;
+pub mod verdict;
 
 use crate::capture::Timestamp;
 use serde::{Serialize, Serializer};
@@ -16,6 +17,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 pub use catalog::{CatalogEntry, FindingId};
+pub use verdict::{Stage, Stages, Verdict};
 
 /// How much a finding matters (SPEC §7). Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -146,6 +148,10 @@ pub struct Finding {
     /// Further facts that support the diagnosis, one sentence each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// The same failure seen again (a client retrying): the request and response frames of
+    /// each repeat, said in this one finding instead of one finding each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeated: Vec<BTreeMap<&'static str, u64>>,
     /// What to do next, for an administrator.
     pub remediation: Vec<String>,
 }
@@ -169,6 +175,7 @@ impl Finding {
             spn: None,
             user: None,
             evidence: Vec::new(),
+            repeated: Vec::new(),
             remediation: entry.remediation.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -12,7 +12,7 @@ pub mod sarif;
 pub mod table;
 pub mod timeline;
 
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Severity, Verdict};
 use serde::Serialize;
 use std::path::Path;
 
@@ -67,6 +67,8 @@ pub struct FileReport {
     /// Problems reading the file, one line each (empty when it was read to its end).
     pub errors: Vec<String>,
     pub findings: Vec<Finding>,
+    /// One per SMB connection: its stage verdicts (SPEC §7, §8).
+    pub verdicts: Vec<Verdict>,
     /// Per-connection timelines, for `-v`; not part of the JSON contract.
     #[serde(skip)]
     pub timelines: Vec<ConnectionReport>,
@@ -129,7 +131,7 @@ pub fn exit_code(report: &Report, fail_on: Option<Severity>) -> u8 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::findings::{FindingId, StatusRef};
+    use crate::findings::{FindingId, Stage, Stages, StatusRef};
 
     /// A report with two files: one with an error and a warning on one connection and an info
     /// finding, one clean.
@@ -163,6 +165,17 @@ pub(crate) mod tests {
                     sessions: 1,
                     errors: vec![],
                     findings: vec![preauth, guest, bad_share],
+                    verdicts: vec![Verdict {
+                        client: "10.0.0.5:50123".parse().unwrap(),
+                        server: "10.0.0.9:445".parse().unwrap(),
+                        first_frame: 5,
+                        stages: Stages {
+                            tcp: Stage::Ok,
+                            negotiate: Stage::Ok,
+                            session_setup: Stage::Ok,
+                            tree_connect: Stage::Failed,
+                        },
+                    }],
                     timelines: vec![ConnectionReport {
                         client: "10.0.0.5:50123".into(),
                         server: "10.0.0.9:445".into(),

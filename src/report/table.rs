@@ -11,7 +11,7 @@
 //! so (it decides from the terminal and `NO_COLOR`).
 
 use super::{ConnectionReport, FileReport, Report};
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Severity, Stage, Verdict};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use tabled::builder::Builder;
@@ -91,6 +91,15 @@ fn render_file(text: &mut String, file: &FileReport, options: &TableOptions) {
             "{INDENT}{}",
             connection.as_deref().unwrap_or("whole capture")
         );
+        let verdict = connection
+            .as_deref()
+            .and_then(|c| file.verdicts.iter().find(|v| verdict_name(v) == c));
+        if let Some(v) = verdict {
+            let failing = v.stages.failed() || findings.iter().any(|f| f.severity > Severity::Info);
+            if failing || options.detail == Detail::Verbose {
+                let _ = writeln!(text, "{INDENT}{}", stages_line(v, color));
+            }
+        }
         indent_block(text, &findings_table(findings, color), INDENT);
         render_remediation(text, findings);
         if options.detail == Detail::Verbose {
@@ -112,11 +121,35 @@ fn render_file(text: &mut String, file: &FileReport, options: &TableOptions) {
                 .all(|(c, _)| c.as_deref() != Some(name.as_str()))
             {
                 let _ = writeln!(text, "{INDENT}{name}: no findings");
+                if let Some(v) = file.verdicts.iter().find(|v| verdict_name(v) == name) {
+                    let _ = writeln!(text, "{INDENT}{}", stages_line(v, color));
+                }
                 indent_block(text, &timeline_table(timeline), INDENT);
             }
         }
     }
     let _ = writeln!(text, "{}", summary(file, color));
+}
+
+fn verdict_name(v: &Verdict) -> String {
+    format!("{} -> {}", v.client, v.server)
+}
+
+/// `stages: tcp ok · negotiate ok · session_setup FAILED · tree_connect not reached`: a failed
+/// stage is written in capitals, so it stands out without colour too.
+fn stages_line(v: &Verdict, color: bool) -> String {
+    let stages: Vec<String> = v
+        .stages
+        .each()
+        .iter()
+        .map(|(name, stage)| match stage {
+            Stage::Failed => format!("{name} {}", paint(color, RED, "FAILED")),
+            Stage::Ok => format!("{name} ok"),
+            Stage::NotReached => format!("{name} not reached"),
+            Stage::NotVisible => format!("{name} not visible"),
+        })
+        .collect();
+    format!("stages: {}", stages.join(" · "))
 }
 
 fn connection_name(timeline: &ConnectionReport) -> String {

@@ -34,15 +34,22 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
     let reply = x.reply.as_ref()?;
     let err = reply.error.as_ref()?;
     let req = x.request.as_ref();
-    let class = classify_error(
-        err.code,
-        req.is_some_and(|r| r.has_preauth),
-        req.map(|r| r.msg_type),
-    );
     let sname = req
         .and_then(|r| r.sname.clone())
         .or_else(|| (!err.sname.is_empty()).then(|| err.sname.clone()))
         .unwrap_or_else(|| "(service not named)".to_string());
+    let mut class = classify_error(
+        err.code,
+        req.is_some_and(|r| r.has_preauth),
+        req.map(|r| r.msg_type),
+    );
+    // FAST and SPAKE ask for another pre-authentication round with 91; like 25, it is a normal
+    // step when the exchange then succeeds (SPEC §5).
+    if err.code == KrbErrorCode::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED
+        && later_ticket(analysis, x, &sname, reply.ts).is_some()
+    {
+        class = ErrorClass::PreauthStep;
+    }
     let realm = req
         .map(|r| r.realm.clone())
         .unwrap_or_else(|| err.realm.clone());
@@ -56,7 +63,9 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
     };
     let mut f = match class {
         ErrorClass::PreauthStep | ErrorClass::RetryOverTcp => {
-            let what = if class == ErrorClass::PreauthStep {
+            let what = if err.code == KrbErrorCode::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED {
+                "asked for another pre-authentication round (FAST or SPAKE), and the exchange then succeeded"
+            } else if class == ErrorClass::PreauthStep {
                 "asked for pre-authentication (the normal first round)"
             } else {
                 "said the reply is too big for UDP; the client retries over TCP (normal)"
@@ -184,8 +193,32 @@ fn later_success(
     sname: &str,
     after: Timestamp,
 ) -> Option<String> {
-    // The first ticket for the same service to the same client after the failure, whether
-    // its exchange was kept whole or settled.
+    if let Some(frame) = later_ticket(analysis, x, sname, after) {
+        return Some(format!(
+            "A later request for {sname} succeeded (frame {frame})."
+        ));
+    }
+    connections(analysis)
+        .iter()
+        .filter(|c| c.client().ip() == x.client.ip())
+        .flat_map(|c| c.session_ok())
+        .find(|r| r.ts > after && r.ts.since(after) <= CORRELATION_NS)
+        .map(|r| {
+            format!(
+                "An SMB session from the same client was still set up afterwards (frame {}).",
+                r.frame
+            )
+        })
+}
+
+/// The frame of the first ticket for the same service to the same client after `after`,
+/// whether its exchange was kept whole or settled.
+fn later_ticket(
+    analysis: &Analysis,
+    x: &KrbExchange,
+    sname: &str,
+    after: Timestamp,
+) -> Option<u64> {
     let whole = analysis.kerberos.iter().find_map(|k| {
         let r = k.reply.as_ref()?;
         (k.client.ip() == x.client.ip()
@@ -209,22 +242,7 @@ fn later_success(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    if let Some((_, frame)) = ticket {
-        return Some(format!(
-            "A later request for {sname} succeeded (frame {frame})."
-        ));
-    }
-    connections(analysis)
-        .iter()
-        .filter(|c| c.client().ip() == x.client.ip())
-        .flat_map(|c| c.session_ok())
-        .find(|r| r.ts > after && r.ts.since(after) <= CORRELATION_NS)
-        .map(|r| {
-            format!(
-                "An SMB session from the same client was still set up afterwards (frame {}).",
-                r.frame
-            )
-        })
+    ticket.map(|(_, frame)| frame)
 }
 
 /// KRB-ERRORs carried in SESSION_SETUP responses.
@@ -412,6 +430,9 @@ fn skipped(analysis: &Analysis, conn: &SmbConnection, at: At) -> Option<Finding>
         ),
     )
     .frame("negotiate", negotiate_frame);
+    // Not seeing a ticket request is no evidence of a problem: a capture taken on the file
+    // server never sees the client's requests to the KDC (SPEC §7).
+    f.severity = Severity::Info;
     f.spn = Some(format!("cifs/{host}"));
     f.evidence.push(format!(
         "The server's NEGOTIATE response lists Kerberos among its mechanisms (frame {negotiate_frame})."
@@ -419,7 +440,7 @@ fn skipped(analysis: &Analysis, conn: &SmbConnection, at: At) -> Option<Finding>
     f.evidence
         .push(format!("The client named the server {host} ({named})."));
     f.evidence.push(format!(
-        "No ticket request for cifs/{host} from the client appears in the capture before the NTLM session setup: the client had no Kerberos ticket for it (not logged on to the domain, no SPN cifs/{host}, a name the KDC does not know, or Kerberos traffic not captured)."
+        "No ticket request for cifs/{host} from the client appears in the capture before the NTLM session setup: either the capture does not show the client's Kerberos traffic (taken on the server, or the ticket was cached), or the client had no ticket for it (not logged on to the domain, no SPN cifs/{host}, a name the KDC does not know)."
     ));
     Some(f)
 }
@@ -470,4 +491,153 @@ fn meaning(code: KrbErrorCode) -> &'static str {
         68 => "wrong realm",
         _ => "see RFC 4120 section 7.5.9",
     }
+}
+
+/// NTLM with no Kerberos attempt seen is said once per (client, server name), with the number
+/// of sessions, not once per connection (SPEC §7): in an ordinary mixed estate every logon of
+/// a non-domain client looks like this.
+pub(super) fn aggregate_skipped(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut groups: Vec<(usize, Vec<Finding>)> = Vec::new();
+    for f in findings {
+        let skipped = f.id == FindingId::KerberosFallbackNtlm && f.kerberos_error.is_none();
+        let key = |g: &Finding| (g.client.map(|c| c.ip()), g.spn.clone());
+        match groups
+            .iter_mut()
+            .find(|(i, _)| skipped && key(&out[*i]) == key(&f))
+        {
+            Some((_, more)) => more.push(f),
+            None => {
+                if skipped {
+                    groups.push((out.len(), Vec::new()));
+                }
+                out.push(f);
+            }
+        }
+    }
+    for (i, more) in groups {
+        if more.is_empty() {
+            continue;
+        }
+        let first = &mut out[i];
+        let sessions = more.len() + 1;
+        let host = first
+            .spn
+            .as_deref()
+            .and_then(|s| s.strip_prefix("cifs/"))
+            .unwrap_or("the server")
+            .to_string();
+        first.message = format!(
+            "{sessions} sessions from {} authenticated to {host} with NTLM without trying Kerberos, which the server offers",
+            first.client.map(|c| c.ip().to_string()).unwrap_or_default()
+        );
+        let frames: Vec<String> = std::iter::once(&*first)
+            .chain(more.iter())
+            .filter_map(|f| f.frames.get("request"))
+            .take(8)
+            .map(|n| n.to_string())
+            .collect();
+        first.evidence.push(format!(
+            "NTLM session setups from this client to {host}: {sessions}, in frames {}{}.",
+            frames.join(", "),
+            if sessions > frames.len() { ", …" } else { "" }
+        ));
+    }
+    out
+}
+
+/// A client that retries gets the same error again: one finding per (id, client, connection
+/// or KDC, error code, client principal), the first of the highest severity (the one inside
+/// SESSION_SETUP before one on port 88, as it is the one the SMB connection met), naming the
+/// repeats.
+pub(super) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
+    let key = |f: &Finding| {
+        let code = f.kerberos_error.as_ref()?.code;
+        matches!(
+            f.id,
+            FindingId::KerberosError | FindingId::KerberosSpnUnknown
+        )
+        .then(|| {
+            (
+                f.id,
+                f.client.map(|c| c.ip()),
+                f.server,
+                code,
+                f.user.clone(),
+            )
+        })
+    };
+    let rank = |f: &Finding| (f.severity, f.phase == Phase::SessionSetup);
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut repeats: Vec<Vec<Finding>> = Vec::new();
+    let mut index: Vec<Option<usize>> = Vec::new();
+    for f in findings {
+        let k = key(&f);
+        let found = k.as_ref().and_then(|k| {
+            out.iter()
+                .zip(&index)
+                .position(|(g, slot)| slot.is_some() && key(g).as_ref() == Some(k))
+        });
+        match found {
+            Some(pos) => {
+                let Some(slot) = index[pos] else { continue };
+                if rank(&f) > rank(&out[pos]) {
+                    let was = std::mem::replace(&mut out[pos], f);
+                    repeats[slot].push(was);
+                } else {
+                    repeats[slot].push(f);
+                }
+            }
+            None => {
+                index.push(k.map(|_| {
+                    repeats.push(Vec::new());
+                    repeats.len() - 1
+                }));
+                out.push(f);
+            }
+        }
+    }
+    for (f, slot) in out.iter_mut().zip(&index) {
+        let Some(slot) = slot else { continue };
+        let mut more = std::mem::take(&mut repeats[*slot]);
+        if more.is_empty() {
+            continue;
+        }
+        more.sort_by_key(|g| g.first_frame());
+        let listed: Vec<String> = more
+            .iter()
+            .map(|g| {
+                let pair: Vec<String> = ["request", "response"]
+                    .iter()
+                    .filter_map(|r| g.frames.get(r).map(|n| n.to_string()))
+                    .collect();
+                pair.join("/")
+            })
+            .collect();
+        f.evidence.push(format!(
+            "The same error answered {} more {} ({} {}).",
+            more.len(),
+            if more.len() == 1 {
+                "request"
+            } else {
+                "requests"
+            },
+            if more.len() == 1 {
+                "frames"
+            } else {
+                "frames, request/response:"
+            },
+            listed.join(", ")
+        ));
+        f.repeated = more
+            .into_iter()
+            .map(|g| {
+                g.frames
+                    .into_iter()
+                    .filter(|(r, _)| matches!(*r, "request" | "response"))
+                    .collect()
+            })
+            .collect();
+    }
+    out
 }

@@ -14,12 +14,16 @@ mod session;
 mod tcp;
 mod tree;
 
-use super::{Finding, Severity};
+use super::verdict::{self, Verdict};
+use super::{Finding, FindingId, Phase, Severity};
 use crate::capture::Timestamp;
 use crate::flow::{At, Dir};
 use crate::setup::smb::{EncryptionSeen, Exchange, SmbConnection, SmbSummary};
 use crate::setup::Analysis;
 use std::net::SocketAddr;
+
+/// How long after a failure a success of the same client still counts as overcoming it.
+pub(crate) const AFTERWARDS_NS: i64 = 120_000_000_000;
 
 /// Capture-wide facts the rules need besides the analysis.
 #[derive(Debug, Clone)]
@@ -48,6 +52,10 @@ pub fn run(analysis: &Analysis, ctx: &Context, settled: Vec<Finding>) -> Vec<Fin
     out.extend(kerberos::check(analysis, ctx));
     out.extend(capture::check(analysis, ctx));
     sort(&mut out);
+    negotiate::overcome(&mut out, analysis);
+    let mut out = kerberos::merge_repeats(out);
+    out = kerberos::aggregate_skipped(out);
+    sort(&mut out);
     out
 }
 
@@ -73,19 +81,170 @@ pub fn connection(conn: &SmbConnection, analysis: &Analysis, ctx: &Context) -> V
     out.extend(kerberos::in_session_setup(conn));
     out.extend(kerberos::fallback(analysis, conn));
     out.extend(capture::connection(conn));
+    root_cause_first(conn, &mut out);
     out
 }
 
-/// Judges a connection as it closes, with what has finished so far: its findings when none is
-/// above `info` and none can change with what the capture shows later (the end of the capture
-/// is tried at the close and a century after it, and the findings must agree), so that the
-/// connection can be reduced to a summary. `None`: keep it whole for the end of the capture.
+/// Root cause first (SPEC §7): once a phase of the connection failed or went unanswered, the
+/// later findings that follow from it become evidence of that finding. What follows from what:
+/// after a failed NEGOTIATE, every later session or tree finding; after an unanswered request,
+/// every later unanswered one (the server stopped answering); after a failed session, the tree
+/// connects made on that session. Independent failures on a healthy session stay separate.
+fn root_cause_first(conn: &SmbConnection, out: &mut Vec<Finding>) {
+    sort(out);
+    let mut i = 0;
+    while i < out.len() {
+        if is_root(&out[i]) {
+            let mut folded = Vec::new();
+            let mut j = i + 1;
+            while j < out.len() {
+                if follows_from(conn, &out[i], &out[j]) {
+                    folded.push(out.remove(j));
+                } else {
+                    j += 1;
+                }
+            }
+            if !folded.is_empty() {
+                describe_consequences(conn, &mut out[i], &folded);
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Findings that can be the cause of later ones on their connection.
+fn is_root(f: &Finding) -> bool {
+    f.severity > Severity::Info
+        && f.frames.contains_key("request")
+        && matches!(
+            (f.id, f.phase),
+            (FindingId::NegotiateTimeout, _)
+                | (FindingId::NegotiateNoResponse, _)
+                | (FindingId::NegotiateFailed, _)
+                | (FindingId::SessionSetupNoResponse, _)
+                | (FindingId::SessionSetupFailed, _)
+                | (FindingId::EncryptionRequired, Phase::SessionSetup)
+        )
+}
+
+/// The ids of the session and tree rules, which a failed earlier phase makes moot.
+fn is_setup_step(f: &Finding) -> bool {
+    matches!(
+        f.id,
+        FindingId::SessionSetupNoResponse
+            | FindingId::SessionSetupFailed
+            | FindingId::SessionSetupGuest
+            | FindingId::SigningProblem
+            | FindingId::TreeConnectBadNetworkName
+            | FindingId::TreeConnectAccessDenied
+            | FindingId::TreeConnectFailed
+            | FindingId::EncryptionRequired
+    )
+}
+
+/// The exchange whose request is the finding's `request` frame.
+fn exchange_of<'c>(conn: &'c SmbConnection, f: &Finding) -> Option<&'c Exchange> {
+    let frame = *f.frames.get("request")?;
+    conn.exchanges
+        .iter()
+        .find(|x| x.request.is_some_and(|r| r.frame == frame))
+}
+
+fn unanswered(f: &Finding) -> bool {
+    f.frames.contains_key("request") && !f.frames.contains_key("response")
+}
+
+fn follows_from(conn: &SmbConnection, root: &Finding, later: &Finding) -> bool {
+    let (Some(&root_req), Some(&later_req)) =
+        (root.frames.get("request"), later.frames.get("request"))
+    else {
+        return false;
+    };
+    if later_req <= root_req || !is_setup_step(later) {
+        return false;
+    }
+    if root.phase == Phase::Negotiate {
+        return true;
+    }
+    if unanswered(root) && unanswered(later) {
+        return true;
+    }
+    let session = |f: &Finding| exchange_of(conn, f).map(|x| x.session_id);
+    later.phase == Phase::TreeConnect && session(root).is_some() && session(root) == session(later)
+}
+
+/// "3 later requests were not answered either: SESSION_SETUP frame 8, TREE_CONNECT frames
+/// 10, 141", and the same for requests refused because of the root failure.
+fn describe_consequences(conn: &SmbConnection, root: &mut Finding, folded: &[Finding]) {
+    let (silent, refused): (Vec<&Finding>, Vec<&Finding>) =
+        folded.iter().partition(|f| unanswered(f));
+    let list = |fs: &[&Finding]| {
+        let mut by_command: Vec<(String, Vec<String>)> = Vec::new();
+        for f in fs {
+            let name = exchange_of(conn, f)
+                .map(|x| x.command.name())
+                .unwrap_or_else(|| f.phase.as_str().to_ascii_uppercase());
+            let mut frame = f
+                .frames
+                .get("request")
+                .copied()
+                .unwrap_or_default()
+                .to_string();
+            if let Some(st) = &f.status {
+                frame = format!("{frame} ({})", st.name);
+            }
+            match by_command.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, frames)) => frames.push(frame),
+                None => by_command.push((name, vec![frame])),
+            }
+        }
+        by_command
+            .iter()
+            .map(|(name, frames)| {
+                let word = if frames.len() == 1 { "frame" } else { "frames" };
+                format!("{name} {word} {}", frames.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let requests = |n: usize| {
+        if n == 1 {
+            "request was"
+        } else {
+            "requests were"
+        }
+    };
+    if !silent.is_empty() {
+        root.evidence.push(format!(
+            "{} later {} not answered either: {}.",
+            silent.len(),
+            requests(silent.len()),
+            list(&silent)
+        ));
+    }
+    if !refused.is_empty() {
+        root.evidence.push(format!(
+            "{} later {} refused as a consequence: {}.",
+            refused.len(),
+            requests(refused.len()),
+            list(&refused)
+        ));
+    }
+}
+
+/// Judges a connection as it closes, with what has finished so far: its findings and verdict
+/// when none can change with what the capture shows later (the end of the capture is tried at
+/// the close and a century after it, and both must agree), so that the connection can be
+/// reduced to a summary, failing or not. The per-connection rules read other connections and
+/// Kerberos exchanges only from before it, except `encryption-required`, which looks for the
+/// server's encryption demands anywhere in the capture: such a connection stays whole. `None`:
+/// keep it whole for the end of the capture.
 pub fn settle(
     conn: &SmbConnection,
     analysis: &Analysis,
     ctx: &Context,
     now: At,
-) -> Option<Vec<Finding>> {
+) -> Option<Settled> {
     const CENTURY_NS: i64 = 100 * 365 * 86_400 * 1_000_000_000;
     let at = |ts| Context {
         end: At {
@@ -95,13 +254,28 @@ pub fn settle(
         ..ctx.clone()
     };
     let near = connection(conn, analysis, &at(now.ts));
-    if near.iter().any(|f| f.severity > Severity::Info) {
+    // Encryption-required reads what other connections to the server show, later ones too.
+    if near.iter().any(|f| f.id == FindingId::EncryptionRequired) {
         return None;
     }
     // A capture dated within a century of the end of time cannot be tried: keep it whole.
     let later = Timestamp::from_nanos(now.ts.nanos().checked_add(CENTURY_NS)?);
     let far = connection(conn, analysis, &at(later));
-    (near == far).then_some(near)
+    let verdicts = (
+        verdict::of(conn, &at(now.ts)),
+        verdict::of(conn, &at(later)),
+    );
+    (near == far && verdicts.0 == verdicts.1).then_some(Settled {
+        findings: near,
+        verdict: verdicts.0,
+    })
+}
+
+/// What a settled connection leaves for the report.
+#[derive(Debug)]
+pub struct Settled {
+    pub findings: Vec<Finding>,
+    pub verdict: Verdict,
 }
 
 /// An SMB connection as the whole-capture rules see it: kept whole, or settled.

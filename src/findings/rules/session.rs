@@ -64,10 +64,21 @@ fn no_response(
     if ending.is_none() && ctx.end.ts.since(req.ts) < ctx.negotiate_timeout_ns {
         return None;
     }
-    let mut f = Finding::new(
-        FindingId::SessionSetupNoResponse,
-        format!("SESSION_SETUP to {} was never answered", conn.conn.server),
-    );
+    let message = match &ending {
+        Some(end) => format!(
+            "SESSION_SETUP to {} was never answered; {} {} the connection {} later",
+            conn.conn.server,
+            end.who(),
+            end.how(),
+            elapsed(req.ts, end.at.ts)
+        ),
+        None => format!(
+            "SESSION_SETUP to {} was still unanswered when the capture ended, {} later",
+            conn.conn.server,
+            elapsed(req.ts, ctx.end.ts)
+        ),
+    };
+    let mut f = Finding::new(FindingId::SessionSetupNoResponse, message);
     if let Some(ack) = x.ack {
         f.frames.insert("ack", ack.frame);
         f.evidence.push(format!(
@@ -80,8 +91,13 @@ fn no_response(
         Some(end) => {
             f.frames
                 .insert(if end.reset { "reset" } else { "fin" }, end.at.frame);
+            let meaning = if end.by_client {
+                "the client gave up waiting"
+            } else {
+                "the server ended it without answering, so its log at that moment says why (an authentication back-end that failed or timed out, a crashed smbd child)"
+            };
             f.evidence.push(format!(
-                "{} {} the connection {} after the request (frame {}).",
+                "{} {} the connection {} after the request (frame {}): {meaning}.",
                 if end.by_client {
                     "The client"
                 } else {

@@ -8,7 +8,7 @@
 //! the same server demands encryption elsewhere in the capture, when it does.
 
 use super::session::cannot_encrypt;
-use super::{connections, ending_after, on_conn, server_silent, with_exchange};
+use super::{connections, elapsed, ending_after, on_conn, server_silent, with_exchange};
 use crate::findings::{Finding, FindingId, StatusRef};
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb1::Smb1Command;
@@ -86,9 +86,10 @@ pub fn check(conn: &SmbConnection, analysis: &Analysis) -> Vec<Finding> {
                 let mut f = Finding::new(
                     FindingId::TreeConnectFailed,
                     format!(
-                        "TREE_CONNECT to {shown} was never answered before {} {} the connection",
+                        "TREE_CONNECT to {shown} was never answered; {} {} the connection {} later",
                         end.who(),
-                        end.how()
+                        end.how(),
+                        elapsed(req.ts, end.at.ts)
                     ),
                 );
                 f.frames
