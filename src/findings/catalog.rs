@@ -206,8 +206,12 @@ pub static CATALOG: [CatalogEntry; 18] = [
         explanation: "The server answered the NEGOTIATE request with an error status, or \
             client and server have no SMB dialect in common, for example a client that only \
             offers SMB1 talking to a server with SMB1 disabled, or a server that only speaks \
-            SMB1 to a client that no longer offers it. Nothing after NEGOTIATE can happen \
-            without a common dialect.",
+            SMB1 to a client that no longer offers it. A server can also refuse without an \
+            answer: Windows with SMB1 disabled resets an SMB1-only NEGOTIATE within \
+            microseconds. A reset or close that fast is a refusal, not the hang of a NEGOTIATE \
+            timeout. Nothing after NEGOTIATE can happen without a common dialect. When the \
+            same client set up an SMB2/3 session with the server shortly after, the failed \
+            NEGOTIATE was a probe or a fallback that worked, and the finding is info.",
         remediation: &[
             "Compare the dialects the client offered with the ones the server allows (Windows: \
              `Get-SmbServerConfiguration | select EnableSMB1Protocol, EnableSMB2Protocol`; \
@@ -337,9 +341,13 @@ pub static CATALOG: [CatalogEntry; 18] = [
         phase: Phase::Kerberos,
         title: "Kerberos failed or was skipped; NTLM was used instead",
         explanation: "The server was named by FQDN or NetBIOS name, so Windows should have \
-            used Kerberos, but the SESSION_SETUP carried NTLMSSP. Either the Kerberos ticket \
-            request failed or no ticket was asked for. NTLM may still work, but it is refused \
-            where NTLM is restricted and it hides the Kerberos problem.",
+            used Kerberos, but the SESSION_SETUP carried NTLMSSP. When the capture shows the \
+            Kerberos ticket request failing first, this is a warning: NTLM may still work, but \
+            it is refused where NTLM is restricted and it hides the Kerberos problem. When the \
+            capture shows no Kerberos attempt at all, it is info, said once per client and \
+            server name with the number of sessions: a capture taken on the file server never \
+            sees the client's ticket requests, and clients outside the domain use NTLM by \
+            design.",
         remediation: &[
             "Check that the server has a `cifs/` SPN for the name used (a CNAME alias needs \
              its own SPN).",
