@@ -1223,3 +1223,73 @@ fn every_error_and_warning_is_a_listed_real_problem() {
     assert!(files > 0, "no captures");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The stage verdicts and the findings tell one story: a stage is `failed` only where a finding
+/// of that connection says why (at any severity: a refused probe is info), and every finding
+/// that names a failed phase of an SMB connection has that stage failed.
+#[test]
+#[ignore = "needs ../shared/captures; run by .ci/run"]
+fn verdicts_agree_with_the_findings() {
+    let phase_stage = |phase: &str| match phase {
+        "negotiate" => Some("negotiate"),
+        "session-setup" => Some("session_setup"),
+        "tree-connect" => Some("tree_connect"),
+        "tcp" => Some("tcp"),
+        _ => None,
+    };
+    // Ids that mean the phase itself failed (Kerberos errors and warnings need not).
+    let breaks = |id: &str| {
+        matches!(
+            id,
+            "tcp-connect-failed"
+                | "negotiate-timeout"
+                | "negotiate-failed"
+                | "session-setup-no-response"
+                | "session-setup-failed"
+                | "tree-connect-bad-network-name"
+                | "tree-connect-access-denied"
+                | "tree-connect-failed"
+                | "encryption-required"
+        )
+    };
+    let mut problems = Vec::new();
+    let mut verdicts = 0usize;
+    for path in captures() {
+        let name = short(&path);
+        let file = common::report(&path).unwrap_or_else(|e| panic!("{e}"));
+        let findings = file["findings"].as_array().cloned().unwrap_or_default();
+        for v in file["verdicts"].as_array().into_iter().flatten() {
+            verdicts += 1;
+            let (client, server) = (&v["client"], &v["server"]);
+            let mine: Vec<&Value> = findings
+                .iter()
+                .filter(|f| &f["client"] == client && &f["server"] == server)
+                .collect();
+            for (stage, state) in v["stages"].as_object().into_iter().flatten() {
+                let explained = mine
+                    .iter()
+                    .any(|f| f["phase"].as_str().and_then(phase_stage) == Some(stage.as_str()));
+                if state == "failed" && !explained {
+                    problems.push(format!(
+                        "{name}: {client} -> {server}: {stage} failed, no finding says why"
+                    ));
+                }
+            }
+            for f in mine.iter().filter(|f| breaks(id(f))) {
+                let Some(stage) = f["phase"].as_str().and_then(phase_stage) else {
+                    continue;
+                };
+                if v["stages"][stage] != "failed" {
+                    problems.push(format!(
+                        "{name}: {} but the {stage} stage is {}",
+                        brief(f),
+                        v["stages"][stage]
+                    ));
+                }
+            }
+        }
+    }
+    println!("{verdicts} verdicts, {} disagreements", problems.len());
+    assert!(verdicts > 0, "no verdicts");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

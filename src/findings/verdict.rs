@@ -172,10 +172,16 @@ pub fn of(conn: &SmbConnection, ctx: &Context) -> Verdict {
         Stage::Ok
     } else if let Some(last) = sessions.last() {
         match outcome(conn, last, ctx, |s| s == 0) {
-            // A middle round with nothing after it: the client gave up, or the capture ended.
+            // A middle round with nothing after it. The client stopping there went no further
+            // by its own choice (macOS reads the server's name from the NTLM challenge, then
+            // logs off); the server ending it refused; otherwise the capture ended.
             Stage::Failed if last.status == Some(more) => match last.response {
-                Some(r) if ending_after(conn, r).is_some() => Stage::Failed,
-                _ => Stage::NotVisible,
+                Some(r) => match ending_after(conn, r) {
+                    Some(end) if end.by_client => Stage::NotReached,
+                    Some(_) => Stage::Failed,
+                    None => Stage::NotVisible,
+                },
+                None => Stage::NotVisible,
             },
             s => visible(s),
         }
