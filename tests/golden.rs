@@ -6,7 +6,7 @@
 //! produced by some fixture, and no healthy fixture produces a warning or an error.
 
 use smbtriage::analyze::{analyze_file, Options};
-use smbtriage::findings::{FindingId, Severity};
+use smbtriage::findings::{FindingId, Severity, Stage};
 use smbtriage::report::{json, Report};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -134,4 +134,57 @@ fn healthy_fixtures_produce_nothing_above_info() {
             .collect();
         assert!(loud.is_empty(), "{name} is healthy but produced {loud:#?}");
     }
+}
+
+#[test]
+fn healthy_fixtures_pass_every_stage() {
+    for name in HEALTHY {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.pcap"));
+        let (_, report) = golden_text(&path);
+        for v in &report.files[0].verdicts {
+            assert!(
+                v.stages.each().iter().all(|(_, s)| *s == Stage::Ok),
+                "{name}: {} -> {} has {:?}",
+                v.client,
+                v.server,
+                v.stages
+            );
+        }
+    }
+}
+
+/// A stage is `failed` only where a finding of that connection, in that phase, says why (a
+/// signing problem can break any stage after the session: it says why wherever it shows).
+#[test]
+fn every_failed_stage_has_its_finding() {
+    let mut failed = 0;
+    for path in fixtures() {
+        let (_, report) = golden_text(&path);
+        let file = &report.files[0];
+        for v in &file.verdicts {
+            for (stage, state) in v.stages.each() {
+                if state != Stage::Failed {
+                    continue;
+                }
+                failed += 1;
+                let explained = file.findings.iter().any(|f| {
+                    f.client == Some(v.client)
+                        && f.server == Some(v.server)
+                        && (f.phase.as_str().replace('-', "_") == stage
+                            || f.id == FindingId::SigningProblem)
+                });
+                assert!(
+                    explained,
+                    "{}: {} -> {}: {stage} failed, and no finding says why",
+                    stem(&path),
+                    v.client,
+                    v.server
+                );
+            }
+        }
+    }
+    assert!(
+        failed >= 10,
+        "only {failed} failed stages among the fixtures"
+    );
 }
