@@ -4,7 +4,8 @@
 //! SESSION_SETUP, TREE_CONNECT, then mostly 64 KiB READ/WRITE in MSS-sized or 64 KiB
 //! segments), Kerberos on UDP and TCP 88, DNS and unrelated HTTPS-like bulk traffic, a little
 //! capture loss and reordering, and a known number of failures of each kind. Packets are
-//! written as they are made: memory stays bounded by the number of concurrent connections,
+//! written as they are made: memory stays bounded by the number of concurrent connections
+//! (and of injected NEGOTIATE timeouts, idle while their client waits 60 s before it resets),
 //! whatever the size asked for.
 //!
 //! A quarter of the healthy SMB connections are an ordinary mixed estate: a fixed set of client
@@ -19,7 +20,7 @@ use smbtriage::testkit::krb::{self, KdcRep, KdcReq, KrbErr};
 use smbtriage::testkit::smb::{self, share_flags, share_type, Header, NegContext};
 use smbtriage::testkit::{
     dns, filler, krb_tcp_frame, nbss_frame, Linktype, Packet, PcapWriter, TcpConversation,
-    UdpExchange, START,
+    Timestamp, UdpExchange, START,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
@@ -177,6 +178,10 @@ static NAMED_SERVERS: [(Ipv4Addr, NtlmServer<'static>); 2] = [
 /// [`Generator::client`] hands out, so none of them ever sends a Kerberos request.
 const NTLM_HOSTS: u32 = 8;
 const BLOCK: usize = 64 * 1024;
+/// How long a client waits for an answer to its NEGOTIATE before it resets the connection:
+/// about 60 s on Windows (the seed article). A reset within a second is no timeout: a client
+/// that quick gave up before any server could answer.
+const NEGOTIATE_GIVE_UP: Duration = Duration::from_secs(60);
 /// Bytes a classic pcap record header adds to each packet.
 const PCAP_RECORD_HEADER: u64 = 16;
 
@@ -222,6 +227,8 @@ struct SmbScript {
     server: &'static NtlmServer<'static>,
     /// Whether the server's NEGOTIATE lists Kerberos as well as NTLMSSP.
     offers_kerberos: bool,
+    /// Capture time to let pass, once this step's packets are written, before the next step.
+    pause: Option<Duration>,
 }
 
 impl SmbScript {
@@ -280,6 +287,7 @@ impl SmbScript {
                 let mut p = self.send(&h, &req.body());
                 if f == Some(Failure::NegotiateTimeout) {
                     p.push(self.tcp.ack_from_server());
+                    self.pause = Some(NEGOTIATE_GIVE_UP);
                     return Some(p);
                 }
                 let status = if f == Some(Failure::NegotiateFailed) {
@@ -575,6 +583,7 @@ impl Generator {
             seed: self.next_client,
             server: names,
             offers_kerberos: named.is_some(),
+            pause: None,
         })
     }
 
@@ -692,9 +701,21 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
         *summary.expected.entry(f.finding()).or_default() += 1;
     }
     let mut slots: Vec<(Script, VecDeque<Packet>)> = Vec::new();
+    // Conversations idle until a capture time (a client waiting for an answer that never
+    // comes), outside `slots`, so the traffic around them goes on as before. At most one per
+    // injected NEGOTIATE timeout.
+    let mut idle: Vec<(Timestamp, Script)> = Vec::new();
     let mut ts = START;
     let mut started = 0u64;
     loop {
+        let mut j = 0;
+        while j < idle.len() {
+            if idle[j].0 <= ts {
+                slots.push((idle.swap_remove(j).1, VecDeque::new()));
+            } else {
+                j += 1;
+            }
+        }
         let written_enough = summary.bytes >= cfg.target_bytes;
         // Keep `concurrent` conversations open until the size is reached and every failure
         // has been placed.
@@ -724,7 +745,14 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
             slots.push((script, VecDeque::new()));
         }
         if slots.is_empty() {
-            break;
+            // Only idle conversations are left: the capture goes quiet until the first wakes.
+            match idle.iter().map(|(t, _)| *t).min() {
+                Some(t) => {
+                    ts = ts.max(t);
+                    continue;
+                }
+                None => break,
+            }
         }
         let i = g.rng.below(slots.len() as u32) as usize;
         let (script, queue) = &mut slots[i];
@@ -749,6 +777,11 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
             writer.write_packet(ts, &p.bytes)?;
             summary.packets += 1;
             summary.bytes += p.bytes.len() as u64 + PCAP_RECORD_HEADER;
+        }
+        if let (Script::Smb(s), true) = (&mut *script, queue.is_empty()) {
+            if let Some(pause) = s.pause.take() {
+                idle.push((ts + pause, slots.swap_remove(i).0));
+            }
         }
     }
     writer.into_inner().flush()?;
