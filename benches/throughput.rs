@@ -7,7 +7,10 @@
 //!   counts;
 //! - `analyze`: the whole pipeline, `analyze_file`, in bytes/s and in packets/s.
 //!
-//! Before measuring, the findings of `analyze` are checked against what the generator injected.
+//! Before measuring, the findings of `analyze` are checked against what the generator made:
+//! errors and warnings against `expected` (the injected failures), info findings against
+//! `expected_info` (one `kerberos-fallback-ntlm` per client and server name of the mixed
+//! estate).
 //! `SMBTRIAGE_BENCH_MB` sets the capture size (default 64), `SMBTRIAGE_BENCH_DIR` where it is
 //! written (default: the system temp dir).
 
@@ -21,7 +24,6 @@ use smbtriage::analyze::{analyze_file, Options};
 use smbtriage::capture::CaptureReader;
 use smbtriage::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, FlowTable, TcpEvent};
 use smbtriage::net::{Decoded, NetDecoder, UdpDatagram};
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -46,7 +48,7 @@ fn capture() -> Capture {
     let cfg = gen::GenConfig::sized(mb << 20);
     let out = BufWriter::new(File::create(&path).expect("create bench capture"));
     let summary = gen::generate(out, &cfg).expect("write bench capture");
-    check_findings(&path, &summary.expected);
+    check_findings(&path, &summary);
     eprintln!(
         "bench capture {}: {} bytes, {} packets, {} SMB connections",
         path.display(),
@@ -61,14 +63,24 @@ fn capture() -> Capture {
     }
 }
 
-/// The benchmark is only worth something if the analysis is right.
-fn check_findings(path: &Path, expected: &BTreeMap<&'static str, u64>) {
+/// The benchmark is only worth something if the analysis is right. `analyze_file` keeps
+/// every severity (`--min-severity info`).
+fn check_findings(path: &Path, summary: &gen::GenSummary) {
     let report = analyze_file(path, &Options::default());
-    let mut got: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut got = gen::Counts::default();
     for f in &report.findings {
-        *got.entry(f.id.as_str()).or_default() += 1;
+        got.add(f.id.as_str(), f.severity.as_str());
     }
-    assert_eq!(&got, expected, "findings differ from the injected failures");
+    let want = summary.counts();
+    assert_eq!(
+        got.expected, want.expected,
+        "errors and warnings differ from the injected failures"
+    );
+    assert_eq!(
+        got.info, want.info,
+        "info findings differ from the generated ones (per client and server name: {:?})",
+        summary.ntlm_by_name
+    );
 }
 
 fn floor(path: &Path) -> u64 {

@@ -1,6 +1,10 @@
 //! Writes a deterministic benchmark capture: `gen_capture OUT.pcap SIZE_MB [SEED [GAP_US]]`,
 //! GAP_US being the mean capture-time gap between packets (default 12 µs).
-//! Prints the findings `smbtriage analyze` must report for it, as JSON.
+//! Prints the findings `smbtriage analyze` must report for it, as JSON: `expected`, errors
+//! and warnings by id (what `analyze` shows by default); `expected_info`, info findings by id
+//! (shown with `--min-severity info`); `ntlm_by_name`, the NTLMSSP sessions by server name
+//! without a Kerberos attempt, per client and server name (one info `kerberos-fallback-ntlm`
+//! each).
 
 // Shared with the benchmarks, which also use what this binary does not.
 #[allow(dead_code)]
@@ -25,10 +29,17 @@ fn main() -> std::io::Result<()> {
         cfg.mean_gap_us = gap;
     }
     let summary = gen::generate(BufWriter::with_capacity(1 << 20, File::create(out)?), &cfg)?;
-    let expected: serde_json::Map<String, serde_json::Value> = summary
-        .expected
+    let by_id = |m: &std::collections::BTreeMap<&'static str, u64>| {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), (*v).into()))
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    };
+    let ntlm_by_name: Vec<serde_json::Value> = summary
+        .ntlm_by_name
         .iter()
-        .map(|(k, v)| (k.to_string(), (*v).into()))
+        .map(|((client, server), sessions)| {
+            serde_json::json!({"client": client.to_string(), "server": server, "sessions": sessions})
+        })
         .collect();
     println!(
         "{}",
@@ -37,7 +48,9 @@ fn main() -> std::io::Result<()> {
             "bytes": summary.bytes,
             "packets": summary.packets,
             "smb_connections": summary.smb_connections,
-            "expected": expected,
+            "expected": by_id(&summary.expected),
+            "expected_info": by_id(&summary.expected_info),
+            "ntlm_by_name": ntlm_by_name,
         })
     );
     Ok(())

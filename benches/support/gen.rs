@@ -4,8 +4,14 @@
 //! SESSION_SETUP, TREE_CONNECT, then mostly 64 KiB READ/WRITE in MSS-sized or 64 KiB
 //! segments), Kerberos on UDP and TCP 88, DNS and unrelated HTTPS-like bulk traffic, a little
 //! capture loss and reordering, and a known number of failures of each kind. Packets are
-//! written as they are made: memory stays bounded by the number of concurrent connections,
+//! written as they are made: memory stays bounded by the number of concurrent connections
+//! (and of injected NEGOTIATE timeouts, idle while their client waits 60 s before it resets),
 //! whatever the size asked for.
+//!
+//! A quarter of the healthy SMB connections are an ordinary mixed estate: a fixed set of client
+//! hosts that name their file server (`\\files.corp.example\data`), whose NEGOTIATE offers
+//! Kerberos, and log on with NTLMSSP without asking the KDC for a ticket. They make no error
+//! or warning, only the info `kerberos-fallback-ntlm`, once per (client, server name).
 
 use smbtriage::proto::ntstatus::NtStatus;
 use smbtriage::proto::smb2::Smb2Command;
@@ -14,7 +20,7 @@ use smbtriage::testkit::krb::{self, KdcRep, KdcReq, KrbErr};
 use smbtriage::testkit::smb::{self, share_flags, share_type, Header, NegContext};
 use smbtriage::testkit::{
     dns, filler, krb_tcp_frame, nbss_frame, Linktype, Packet, PcapWriter, TcpConversation,
-    UdpExchange, START,
+    Timestamp, UdpExchange, START,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
@@ -53,8 +59,50 @@ pub struct GenSummary {
     pub bytes: u64,
     pub packets: u64,
     pub smb_connections: u64,
-    /// Finding id → how many findings of it the capture must produce.
+    /// Finding id → how many error or warning findings of it the capture must produce (what
+    /// `analyze` shows by default).
     pub expected: BTreeMap<&'static str, u64>,
+    /// Finding id → how many info findings of it the capture must produce (shown with
+    /// `--min-severity info`).
+    pub expected_info: BTreeMap<&'static str, u64>,
+    /// The mixed estate's NTLMSSP logons by server name, Kerberos never tried: (client,
+    /// server name) → sessions. Each pair is one info `kerberos-fallback-ntlm`.
+    pub ntlm_by_name: BTreeMap<(Ipv4Addr, &'static str), u64>,
+}
+
+/// Findings counted by id, split as [`GenSummary`] expects them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Errors and warnings.
+    pub expected: BTreeMap<String, u64>,
+    pub info: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Counts one finding (`severity` as in the JSON report: error, warning or info).
+    pub fn add(&mut self, id: &str, severity: &str) {
+        let map = if severity == "info" {
+            &mut self.info
+        } else {
+            &mut self.expected
+        };
+        *map.entry(id.to_string()).or_default() += 1;
+    }
+}
+
+impl GenSummary {
+    /// What `analyze` must report, to compare with what it did.
+    pub fn counts(&self) -> Counts {
+        let own = |m: &BTreeMap<&'static str, u64>| {
+            m.iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Counts {
+            expected: own(&self.expected),
+            info: own(&self.expected_info),
+        }
+    }
 }
 
 /// Kinds of injected failures, each making exactly one finding.
@@ -104,7 +152,36 @@ const NAS: NtlmServer<'static> = NtlmServer {
     dns_domain: "corp.example",
     dns_computer: "nas1.corp.example",
 };
+/// The mixed estate's file servers, each a name at an address of its own (none of the
+/// 10.0.0.1–8 that serve everyone else as nas1), offering Kerberos and NTLMSSP.
+static NAMED_SERVERS: [(Ipv4Addr, NtlmServer<'static>); 2] = [
+    (
+        Ipv4Addr::new(10, 0, 0, 21),
+        NtlmServer {
+            nb_domain: "CORP",
+            nb_computer: "FILES",
+            dns_domain: "corp.example",
+            dns_computer: "files.corp.example",
+        },
+    ),
+    (
+        Ipv4Addr::new(10, 0, 0, 22),
+        NtlmServer {
+            nb_domain: "CORP",
+            nb_computer: "NAS2",
+            dns_domain: "corp.example",
+            dns_computer: "nas2.corp.example",
+        },
+    ),
+];
+/// The mixed estate's client hosts, 10.210.0.1 on: outside the 10.1–200.x.x that
+/// [`Generator::client`] hands out, so none of them ever sends a Kerberos request.
+const NTLM_HOSTS: u32 = 8;
 const BLOCK: usize = 64 * 1024;
+/// How long a client waits for an answer to its NEGOTIATE before it resets the connection:
+/// about 60 s on Windows (the seed article). A reset within a second is no timeout: a client
+/// that quick gave up before any server could answer.
+const NEGOTIATE_GIVE_UP: Duration = Duration::from_secs(60);
 /// Bytes a classic pcap record header adds to each packet.
 const PCAP_RECORD_HEADER: u64 = 16;
 
@@ -146,6 +223,12 @@ struct SmbScript {
     ops_left: u32,
     mss: usize,
     seed: u32,
+    /// The server as it names itself in the NTLM CHALLENGE, and as the client names it.
+    server: &'static NtlmServer<'static>,
+    /// Whether the server's NEGOTIATE lists Kerberos as well as NTLMSSP.
+    offers_kerberos: bool,
+    /// Capture time to let pass, once this step's packets are written, before the next step.
+    pause: Option<Duration>,
 }
 
 impl SmbScript {
@@ -198,12 +281,13 @@ impl SmbScript {
                     contexts: vec![
                         NegContext::PreauthIntegrity { seed: self.seed },
                         NegContext::Encryption(vec![2, 1]),
-                        NegContext::NetName("nas1.corp.example".into()),
+                        NegContext::NetName(self.server.dns_computer.into()),
                     ],
                 };
                 let mut p = self.send(&h, &req.body());
                 if f == Some(Failure::NegotiateTimeout) {
                     p.push(self.tcp.ack_from_server());
+                    self.pause = Some(NEGOTIATE_GIVE_UP);
                     return Some(p);
                 }
                 let status = if f == Some(Failure::NegotiateFailed) {
@@ -221,7 +305,15 @@ impl SmbScript {
                         max_size: 0x0080_0000,
                         system_time: smb::filetime(START),
                         server_start_time: 0,
-                        security_buffer: gss::neg_token_init_hint(&[gss::OID_NTLMSSP]),
+                        security_buffer: if self.offers_kerberos {
+                            gss::neg_token_init_hint(&[
+                                gss::OID_MS_KRB5,
+                                gss::OID_KRB5,
+                                gss::OID_NTLMSSP,
+                            ])
+                        } else {
+                            gss::neg_token_init_hint(&[gss::OID_NTLMSSP])
+                        },
                         contexts: vec![
                             NegContext::PreauthIntegrity { seed: 8 },
                             NegContext::Encryption(vec![2]),
@@ -243,7 +335,7 @@ impl SmbScript {
                 let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
                 let h = self.req(Smb2Command::SESSION_SETUP);
                 let mut p = self.send(&h, &smb::session_setup_request(1, 0, &blob));
-                let challenge = gss::ntlm_challenge(&NAS, smb::filetime(START), self.seed);
+                let challenge = gss::ntlm_challenge(self.server, smb::filetime(START), self.seed);
                 let blob = gss::neg_token_resp(
                     Some(NegState::AcceptIncomplete),
                     Some(gss::OID_NTLMSSP),
@@ -256,12 +348,13 @@ impl SmbScript {
                 Some(p)
             }
             4 => {
+                let target_name = format!("cifs/{}", self.server.dns_computer);
                 let auth = NtlmAuth {
                     domain: "CORP",
                     user: "user",
                     workstation: "WKS",
-                    target_name: "cifs/nas1.corp.example",
-                    server: NAS,
+                    target_name: &target_name,
+                    server: *self.server,
                     timestamp: smb::filetime(START),
                     seed: self.seed,
                 };
@@ -299,7 +392,7 @@ impl SmbScript {
                     _ => ("data", NtStatus::STATUS_SUCCESS),
                 };
                 let h = self.req(Smb2Command::TREE_CONNECT);
-                let path = format!(r"\\nas1.corp.example\{share}");
+                let path = format!(r"\\{}\{share}", self.server.dns_computer);
                 let mut p = self.send(&h, &smb::tree_connect_request(&path));
                 let mut r = Header::response_to(&h, status);
                 let body = if status == NtStatus::STATUS_SUCCESS {
@@ -419,6 +512,12 @@ struct Generator {
     bulk: Vec<u8>,
     next_client: u32,
     smb_connections: u64,
+    /// Connections of the mixed estate so far.
+    by_name: u64,
+    /// Each mixed-estate host's next ephemeral port, counted up so that none of its
+    /// connections, open at the same time or one after the other, shares a 4-tuple.
+    host_ports: [u16; NTLM_HOSTS as usize],
+    ntlm_by_name: BTreeMap<(Ipv4Addr, &'static str), u64>,
 }
 
 impl Generator {
@@ -429,9 +528,42 @@ impl Generator {
     }
 
     fn smb(&mut self, failure: Option<Failure>) -> Script {
-        let client = self.client();
-        let server = Ipv4Addr::new(10, 0, 0, 1 + self.rng.below(8) as u8);
-        let port = 49152 + self.rng.below(16000) as u16;
+        self.smb_to(failure, None)
+    }
+
+    /// A healthy connection of the mixed estate: host and server in turn, so every host
+    /// talks to each server.
+    fn smb_by_name(&mut self) -> Script {
+        let n = self.by_name;
+        self.by_name += 1;
+        let host = (n % u64::from(NTLM_HOSTS)) as usize;
+        let server = (n / u64::from(NTLM_HOSTS)) as usize % NAMED_SERVERS.len();
+        let port = 49152 + self.host_ports[host] % 16384;
+        self.host_ports[host] = self.host_ports[host].wrapping_add(1);
+        let client = Ipv4Addr::new(10, 210, 0, 1 + host as u8);
+        *self
+            .ntlm_by_name
+            .entry((client, NAMED_SERVERS[server].1.dns_computer))
+            .or_default() += 1;
+        self.smb_to(None, Some((client, port, server)))
+    }
+
+    /// `named`: the mixed estate's client address and port, and its server.
+    fn smb_to(
+        &mut self,
+        failure: Option<Failure>,
+        named: Option<(Ipv4Addr, u16, usize)>,
+    ) -> Script {
+        // The mixed estate takes a number too (for session id and seeds), not its address.
+        let mut client = self.client();
+        let mut server = Ipv4Addr::new(10, 0, 0, 1 + self.rng.below(8) as u8);
+        let mut port = 49152 + self.rng.below(16000) as u16;
+        let mut names = &NAS;
+        if let Some((c, p, s)) = named {
+            (client, port) = (c, p);
+            server = NAMED_SERVERS[s].0;
+            names = &NAMED_SERVERS[s].1;
+        }
         let isn = self.rng.next();
         let tcp = TcpConversation::new(
             SocketAddr::new(client.into(), port),
@@ -449,6 +581,9 @@ impl Generator {
             ops_left: 2 + self.rng.below(16),
             mss: if self.rng.below(4) == 0 { 65_000 } else { 1460 },
             seed: self.next_client,
+            server: names,
+            offers_kerberos: named.is_some(),
+            pause: None,
         })
     }
 
@@ -551,6 +686,9 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
         bulk: filler(0xB17C, BLOCK),
         next_client: 0,
         smb_connections: 0,
+        by_name: 0,
+        host_ports: [0; NTLM_HOSTS as usize],
+        ntlm_by_name: BTreeMap::new(),
     };
     // Failures are spread evenly over the whole capture.
     let mut failures: VecDeque<Failure> = VecDeque::new();
@@ -563,9 +701,21 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
         *summary.expected.entry(f.finding()).or_default() += 1;
     }
     let mut slots: Vec<(Script, VecDeque<Packet>)> = Vec::new();
+    // Conversations idle until a capture time (a client waiting for an answer that never
+    // comes), outside `slots`, so the traffic around them goes on as before. At most one per
+    // injected NEGOTIATE timeout.
+    let mut idle: Vec<(Timestamp, Script)> = Vec::new();
     let mut ts = START;
     let mut started = 0u64;
     loop {
+        let mut j = 0;
+        while j < idle.len() {
+            if idle[j].0 <= ts {
+                slots.push((idle.swap_remove(j).1, VecDeque::new()));
+            } else {
+                j += 1;
+            }
+        }
         let written_enough = summary.bytes >= cfg.target_bytes;
         // Keep `concurrent` conversations open until the size is reached and every failure
         // has been placed.
@@ -587,13 +737,22 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
                 None => match started % 10 {
                     0 => g.kerberos(None),
                     1 => g.unrelated(),
+                    // A quarter of the healthy SMB connections.
+                    3 | 7 => g.smb_by_name(),
                     _ => g.smb(None),
                 },
             };
             slots.push((script, VecDeque::new()));
         }
         if slots.is_empty() {
-            break;
+            // Only idle conversations are left: the capture goes quiet until the first wakes.
+            match idle.iter().map(|(t, _)| *t).min() {
+                Some(t) => {
+                    ts = ts.max(t);
+                    continue;
+                }
+                None => break,
+            }
         }
         let i = g.rng.below(slots.len() as u32) as usize;
         let (script, queue) = &mut slots[i];
@@ -619,19 +778,30 @@ pub fn generate<W: Write>(out: W, cfg: &GenConfig) -> io::Result<GenSummary> {
             summary.packets += 1;
             summary.bytes += p.bytes.len() as u64 + PCAP_RECORD_HEADER;
         }
+        if let (Script::Smb(s), true) = (&mut *script, queue.is_empty()) {
+            if let Some(pause) = s.pause.take() {
+                idle.push((ts + pause, slots.swap_remove(i).0));
+            }
+        }
     }
     writer.into_inner().flush()?;
     summary.smb_connections = g.smb_connections;
+    if !g.ntlm_by_name.is_empty() {
+        summary
+            .expected_info
+            .insert("kerberos-fallback-ntlm", g.ntlm_by_name.len() as u64);
+    }
+    summary.ntlm_by_name = g.ntlm_by_name;
     Ok(summary)
 }
 
-/// Counts findings by id in `analyze --format json` output.
-pub fn count_findings(json: &serde_json::Value) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
+/// Counts findings by id and severity in `analyze --format json` output.
+pub fn count_findings(json: &serde_json::Value) -> Counts {
+    let mut out = Counts::default();
     for file in json["files"].as_array().into_iter().flatten() {
         for f in file["findings"].as_array().into_iter().flatten() {
-            if let Some(id) = f["id"].as_str() {
-                *out.entry(id.to_string()).or_default() += 1;
+            if let (Some(id), Some(severity)) = (f["id"].as_str(), f["severity"].as_str()) {
+                out.add(id, severity);
             }
         }
     }
