@@ -4,7 +4,7 @@
 //! says so with a `capture-incomplete` finding.
 
 use crate::capture::{CaptureError, CaptureReader};
-use crate::findings::rules::{self, Context};
+use crate::findings::rules::{self, Context, SkippedNtlm};
 use crate::findings::{verdict, Finding, Verdict};
 use crate::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
@@ -145,6 +145,8 @@ pub struct Settling {
     timelines: Option<Vec<ConnectionReport>>,
     /// Stage verdicts of settled connections.
     verdicts: Vec<Verdict>,
+    /// Settled connections' NTLM-without-Kerberos findings, one per (client, server name).
+    skipped: SkippedNtlm,
 }
 
 /// What [`Settling`] ends with.
@@ -171,6 +173,7 @@ impl Settling {
             findings: Vec::new(),
             timelines: timelines.then(Vec::new),
             verdicts: Vec::new(),
+            skipped: SkippedNtlm::default(),
         }
     }
 
@@ -178,7 +181,7 @@ impl Settling {
     /// with its real context.
     pub fn finish(self, ctx: &Context) -> Settled {
         let analysis = self.analyzer.finish();
-        let findings = rules::run(&analysis, ctx, self.findings);
+        let findings = rules::run_gathered(&analysis, ctx, self.findings, self.skipped);
         let timelines = match self.timelines {
             Some(mut t) => {
                 t.extend(analysis.smb.iter().map(timeline::connection));
@@ -216,7 +219,13 @@ impl FlowSink for Settling {
         while let Some(c) = self.analyzer.take_closed() {
             match rules::settle(&c, self.analyzer.so_far(), &self.ctx, at) {
                 Some(settled) => {
-                    self.findings.extend(settled.findings);
+                    for f in settled.findings {
+                        if SkippedNtlm::gathers(&f) {
+                            self.skipped.add(f);
+                        } else {
+                            self.findings.push(f);
+                        }
+                    }
                     self.verdicts.push(settled.verdict);
                     if let Some(t) = &mut self.timelines {
                         t.push(timeline::connection(&c));

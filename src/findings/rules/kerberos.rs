@@ -15,6 +15,7 @@ use crate::proto::smb2::Smb2Command;
 use crate::setup::kerberos::KrbExchange;
 use crate::setup::smb::{NtlmInfo, SmbConnection};
 use crate::setup::Analysis;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// How long after a Kerberos failure an SMB session setup from the same client is taken as
@@ -495,54 +496,97 @@ fn meaning(code: KrbErrorCode) -> &'static str {
 
 /// NTLM with no Kerberos attempt seen is said once per (client, server name), with the number
 /// of sessions, not once per connection (SPEC §7): in an ordinary mixed estate every logon of
-/// a non-domain client looks like this.
-pub(super) fn aggregate_skipped(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-    let mut groups: Vec<(usize, Vec<Finding>)> = Vec::new();
-    for f in findings {
-        let skipped = f.id == FindingId::KerberosFallbackNtlm && f.kerberos_error.is_none();
-        let key = |g: &Finding| (g.client.map(|c| c.ip()), g.spn.clone());
-        match groups
-            .iter_mut()
-            .find(|(i, _)| skipped && key(&out[*i]) == key(&f))
-        {
-            Some((_, more)) => more.push(f),
-            None => {
-                if skipped {
-                    groups.push((out.len(), Vec::new()));
-                }
-                out.push(f);
+/// a non-domain client looks like this. The groups are built as connections finish
+/// ([`SkippedNtlm::add`]), so memory follows the number of (client, name) pairs, not of
+/// sessions; the result does not depend on the order the findings arrive in.
+#[derive(Debug, Default)]
+pub struct SkippedNtlm {
+    groups: BTreeMap<(Option<IpAddr>, Option<String>), SkippedGroup>,
+}
+
+#[derive(Debug)]
+struct SkippedGroup {
+    /// The session with the earliest evidence, which speaks for the group.
+    first: Finding,
+    sessions: usize,
+    /// The earliest NTLM session setup requests, at most [`LISTED`].
+    frames: BTreeSet<u64>,
+}
+
+/// How many session setup frames an aggregated finding lists.
+const LISTED: usize = 8;
+
+impl SkippedNtlm {
+    /// True for the findings this gathers: NTLM with no Kerberos attempt seen.
+    pub fn gathers(f: &Finding) -> bool {
+        f.id == FindingId::KerberosFallbackNtlm && f.kerberos_error.is_none()
+    }
+
+    /// Adds one connection's finding (one for which [`Self::gathers`] holds).
+    pub fn add(&mut self, f: Finding) {
+        let key = (f.client.map(|c| c.ip()), f.spn.clone());
+        let request = f.frames.get("request").copied();
+        let group = self.groups.entry(key).or_insert_with(|| SkippedGroup {
+            first: f.clone(),
+            sessions: 0,
+            frames: BTreeSet::new(),
+        });
+        group.sessions += 1;
+        if let Some(n) = request {
+            group.frames.insert(n);
+            if group.frames.len() > LISTED {
+                group.frames.pop_last();
             }
         }
-    }
-    for (i, more) in groups {
-        if more.is_empty() {
-            continue;
+        if (f.first_frame(), &f.message) < (group.first.first_frame(), &group.first.message) {
+            group.first = f;
         }
-        let first = &mut out[i];
-        let sessions = more.len() + 1;
-        let host = first
-            .spn
-            .as_deref()
-            .and_then(|s| s.strip_prefix("cifs/"))
-            .unwrap_or("the server")
-            .to_string();
-        first.message = format!(
-            "{sessions} sessions from {} authenticated to {host} with NTLM without trying Kerberos, which the server offers",
-            first.client.map(|c| c.ip().to_string()).unwrap_or_default()
-        );
-        let frames: Vec<String> = std::iter::once(&*first)
-            .chain(more.iter())
-            .filter_map(|f| f.frames.get("request"))
-            .take(8)
-            .map(|n| n.to_string())
-            .collect();
-        first.evidence.push(format!(
-            "NTLM session setups from this client to {host}: {sessions}, in frames {}{}.",
-            frames.join(", "),
-            if sessions > frames.len() { ", …" } else { "" }
-        ));
     }
+
+    /// One finding per (client, name), saying how many sessions it stands for.
+    pub fn finish(self) -> Vec<Finding> {
+        self.groups
+            .into_values()
+            .map(|g| {
+                let mut f = g.first;
+                if g.sessions < 2 {
+                    return f;
+                }
+                let host = f
+                    .spn
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("cifs/"))
+                    .unwrap_or("the server")
+                    .to_string();
+                f.message = format!(
+                    "{} sessions from {} authenticated to {host} with NTLM without trying Kerberos, which the server offers",
+                    g.sessions,
+                    f.client.map(|c| c.ip().to_string()).unwrap_or_default()
+                );
+                let frames: Vec<String> = g.frames.iter().map(|n| n.to_string()).collect();
+                f.evidence.push(format!(
+                    "NTLM session setups from this client to {host}: {}, in frames {}{}.",
+                    g.sessions,
+                    frames.join(", "),
+                    if g.sessions > frames.len() { ", …" } else { "" }
+                ));
+                f
+            })
+            .collect()
+    }
+}
+
+/// [`SkippedNtlm`] over a list of findings: the others pass through unchanged.
+pub(super) fn aggregate_skipped(findings: Vec<Finding>, mut skipped: SkippedNtlm) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        if SkippedNtlm::gathers(&f) {
+            skipped.add(f);
+        } else {
+            out.push(f);
+        }
+    }
+    out.extend(skipped.finish());
     out
 }
 
@@ -722,13 +766,18 @@ mod tests {
 
     #[test]
     fn ntlm_without_kerberos_is_said_once_per_client_and_name() {
-        let out = aggregate_skipped(vec![
-            skipped("10.0.0.5:50001", "fs1.corp.example", 8),
-            skipped("10.0.0.5:50002", "fs1.corp.example", 30),
-            skipped("10.0.0.6:50001", "fs1.corp.example", 40),
-            skipped("10.0.0.5:50003", "fs2.corp.example", 50),
-            skipped("10.0.0.5:50004", "fs1.corp.example", 60),
-        ]);
+        let out = aggregate_skipped(
+            vec![
+                skipped("10.0.0.5:50001", "fs1.corp.example", 8),
+                skipped("10.0.0.5:50002", "fs1.corp.example", 30),
+                skipped("10.0.0.6:50001", "fs1.corp.example", 40),
+                skipped("10.0.0.5:50003", "fs2.corp.example", 50),
+                skipped("10.0.0.5:50004", "fs1.corp.example", 60),
+            ],
+            SkippedNtlm::default(),
+        );
+        let mut out = out;
+        crate::findings::rules::sort(&mut out);
         assert_eq!(out.len(), 3);
         assert!(out[0].message.starts_with("3 sessions from 10.0.0.5"));
         assert!(out[0].evidence.iter().any(|e| e.contains("8, 30, 60")));
@@ -743,6 +792,9 @@ mod tests {
         failed.severity = Severity::Warning;
         let mut again = failed.clone();
         again.frames.insert("request", 30);
-        assert_eq!(aggregate_skipped(vec![failed, again]).len(), 2);
+        assert_eq!(
+            aggregate_skipped(vec![failed, again], SkippedNtlm::default()).len(),
+            2
+        );
     }
 }

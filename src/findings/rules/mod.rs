@@ -9,6 +9,8 @@
 
 mod capture;
 mod kerberos;
+
+pub use kerberos::SkippedNtlm;
 mod negotiate;
 mod session;
 mod tcp;
@@ -44,6 +46,17 @@ pub struct Context {
 /// connections' own findings are the caller's (see [`settle`]); pass them in `settled` to have
 /// them merged into the order.
 pub fn run(analysis: &Analysis, ctx: &Context, settled: Vec<Finding>) -> Vec<Finding> {
+    run_gathered(analysis, ctx, settled, SkippedNtlm::default())
+}
+
+/// As [`run`], with the NTLM-without-Kerberos findings of settled connections already
+/// gathered by (client, server name) in `skipped` (see [`SkippedNtlm`]).
+pub fn run_gathered(
+    analysis: &Analysis,
+    ctx: &Context,
+    settled: Vec<Finding>,
+    skipped: SkippedNtlm,
+) -> Vec<Finding> {
     let mut out = settled;
     out.extend(tcp::connect_failed(analysis, ctx));
     for conn in &analysis.smb {
@@ -54,7 +67,7 @@ pub fn run(analysis: &Analysis, ctx: &Context, settled: Vec<Finding>) -> Vec<Fin
     sort(&mut out);
     negotiate::overcome(&mut out, analysis);
     let mut out = kerberos::merge_repeats(out);
-    out = kerberos::aggregate_skipped(out);
+    out = kerberos::aggregate_skipped(out, skipped);
     sort(&mut out);
     out
 }
