@@ -474,13 +474,19 @@ impl Smb {
             .server(after, r, &nbss_frame(&smb::message(h, body)));
     }
 
-    /// NEGOTIATE (message id 0, before any session) and its response.
-    fn negotiate(&mut self, req: &smb::NegotiateRequest, p: &ServerProfile, mechs: &[&str]) {
+    /// The NEGOTIATE request (message id 0, before any session), labelled `r`.
+    fn negotiate_request(&mut self, req: &smb::NegotiateRequest, r: Option<String>) -> Header {
         let h = Header::request(Smb2Command::NEGOTIATE, self.next_id)
             .charge(0)
             .credits(1);
         self.next_id += 1;
-        self.send(us(120), role("negotiate_request"), &h, &req.body());
+        self.send(us(120), r, &h, &req.body());
+        h
+    }
+
+    /// NEGOTIATE and its response.
+    fn negotiate(&mut self, req: &smb::NegotiateRequest, p: &ServerProfile, mechs: &[&str]) {
+        let h = self.negotiate_request(req, role("negotiate_request"));
         let body = negotiate_response(p, self.conn.now(), mechs);
         let r = Header::response_to(&h, NtStatus::STATUS_SUCCESS);
         self.answer(us(480), role("negotiate_response"), &r, &body);
@@ -489,16 +495,7 @@ impl Smb {
     /// The first SESSION_SETUP leg of NTLMSSP: NEGOTIATE out, CHALLENGE back with
     /// MORE_PROCESSING_REQUIRED and the server's session id.
     fn ntlm_first_leg(&mut self, server: &NtlmServer<'_>) {
-        let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
-        let session = std::mem::take(&mut self.session_id);
-        let h = self.req(Smb2Command::SESSION_SETUP);
-        self.send(
-            us(900),
-            role("session_setup_request_1"),
-            &h,
-            &smb::session_setup_request(1, 0, &blob),
-        );
-        self.session_id = session;
+        let h = self.ntlm_first_request(us(900), role("session_setup_request_1"));
         let challenge = gss::ntlm_challenge(server, smb::filetime(self.conn.now()), 0x7777);
         let blob = gss::neg_token_resp(
             Some(NegState::AcceptIncomplete),
@@ -515,6 +512,17 @@ impl Smb {
             &r,
             &smb::session_setup_response(0, &blob),
         );
+    }
+
+    /// The first SESSION_SETUP request of NTLMSSP (the NTLM NEGOTIATE, sent before the
+    /// server has assigned a session id) `after` the previous packet, labelled `r`.
+    fn ntlm_first_request(&mut self, after: Duration, r: Option<String>) -> Header {
+        let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
+        let session = std::mem::take(&mut self.session_id);
+        let h = self.req(Smb2Command::SESSION_SETUP);
+        self.send(after, r, &h, &smb::session_setup_request(1, 0, &blob));
+        self.session_id = session;
+        h
     }
 
     /// The AUTHENTICATE leg, sent as `mss`-sized segments.
@@ -795,6 +803,11 @@ fn as_request(with_preauth: bool, nonce: u32) -> Vec<u8> {
     if with_preauth {
         padata.insert(0, krb::pa_enc_timestamp(nonce));
     }
+    as_request_with(padata, nonce)
+}
+
+/// An AS-REQ for the TGT of dwright carrying `padata`.
+fn as_request_with(padata: Vec<Vec<u8>>, nonce: u32) -> Vec<u8> {
     krb::as_req(&KdcReq {
         padata,
         kdc_options: krb::AS_OPTIONS,
@@ -1080,6 +1093,17 @@ fn negotiate_not_supported() -> Scenario {
     single("negotiate-not-supported", s)
 }
 
+/// The dialects of an SMB1-only client (an old NAS, scanner or Windows XP): up to "NT LM
+/// 0.12", no "SMB 2.002" or "SMB 2.???".
+const SMB1_ONLY_DIALECTS: [&str; 6] = [
+    "PC NETWORK PROGRAM 1.0",
+    "LANMAN1.0",
+    "Windows for Workgroups 3.1a",
+    "LM1.2X002",
+    "LANMAN2.1",
+    "NT LM 0.12",
+];
+
 /// `smb1-only-refused`: an SMB1-only client (dialects up to "NT LM 0.12", no "SMB 2.x")
 /// sends an SMB1 NEGOTIATE (frame 4) to a server with SMB1 disabled, which answers
 /// DialectIndex 0xFFFF (frame 5, no common dialect) and closes with FIN (frame 6).
@@ -1089,18 +1113,10 @@ fn negotiate_not_supported() -> Scenario {
 fn smb1_only_refused() -> Scenario {
     let mut c = smb_conn(CLIENT_V4, 1_042, NAS1_V4, START);
     c.handshake();
-    let dialects = [
-        "PC NETWORK PROGRAM 1.0",
-        "LANMAN1.0",
-        "Windows for Workgroups 3.1a",
-        "LM1.2X002",
-        "LANMAN2.1",
-        "NT LM 0.12",
-    ];
     c.client(
         us(150),
         role("negotiate_request"),
-        &nbss_frame(&smb::smb1_negotiate_request(&dialects)),
+        &nbss_frame(&smb::smb1_negotiate_request(&SMB1_ONLY_DIALECTS)),
     );
     c.server(
         us(330),
