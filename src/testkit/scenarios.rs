@@ -81,6 +81,8 @@ pub fn all() -> Vec<Scenario> {
         negotiate_not_supported(),
         smb1_only_refused(),
         smb1_upgrade(),
+        negotiate_smb1_reset(),
+        negotiate_smb1_reset_then_smb2(),
         tcp_connect_refused(),
         tcp_connect_unanswered(),
         session_logon_failure_ntlm(),
@@ -1172,6 +1174,65 @@ fn smb1_upgrade() -> Scenario {
     single("smb1-upgrade", s)
 }
 
+/// Handshake with fs1 from `port` and the SMB1-only NEGOTIATE (role `request`), which the
+/// server, a Windows server with SMB1 disabled, answers 30 µs later with RST+ACK (role
+/// `reset`): no SMB reply, no ACK of its own before it, no FIN.
+fn smb1_negotiate_reset(port: u16, start: Timestamp) -> Conn {
+    let mut c = smb_conn(CLIENT_V4, port, FS1_V4, start);
+    c.handshake();
+    c.client(
+        us(150),
+        role("request"),
+        &nbss_frame(&smb::smb1_negotiate_request(&SMB1_ONLY_DIALECTS)),
+    );
+    c.step(us(30), role("reset"), TcpConversation::rst_from_server);
+    c
+}
+
+/// `negotiate-smb1-reset`: an SMB1-only client (dialects up to "NT LM 0.12", no "SMB 2.x")
+/// sends its SMB1 NEGOTIATE to fs1:445 (frame 4); fs1, a Windows server with SMB1 disabled,
+/// answers 30 µs later with a TCP RST+ACK (frame 5) and no SMB response.
+///
+/// Expected: a negotiate failure on frames 4/5 explaining that the server reset the
+/// connection at an SMB1-only NEGOTIATE (SMB1 disabled on the server; the client must speak
+/// SMB2 or the server re-enable SMB1); not a TCP connect failure (the handshake, 1-3,
+/// succeeded). Roles: request 4, reset 5.
+fn negotiate_smb1_reset() -> Scenario {
+    let c = smb1_negotiate_reset(49_844, START);
+    finish("negotiate-smb1-reset", Link::default(), vec![c.flow])
+}
+
+/// `negotiate-smb1-reset-then-smb2`: as `negotiate-smb1-reset` (SMB1-only NEGOTIATE frame 4,
+/// RST+ACK from fs1 frame 5), then 50 ms later the same client connects again from a new
+/// port and sets up SMB 3.1.1 with fs1: NEGOTIATE (9-10), NTLMSSP SESSION_SETUP in two legs
+/// (11-14, success in 14), TREE_CONNECT `\\192.0.2.21\projects` (15-16), TREE_DISCONNECT,
+/// LOGOFF and FIN. The second connection names fs1 by address, so its NTLM is by design and
+/// not a Kerberos fallback.
+///
+/// Expected: the SMB1 reset reported on frames 4/5 (at most a warning, since the same client
+/// then reached the server with SMB2), and nothing against the SMB2 connection. Roles:
+/// request 4, reset 5, session 14; the SMB2 connection's other roles are prefixed `smb2.`.
+fn negotiate_smb1_reset_then_smb2() -> Scenario {
+    let mut refused = smb1_negotiate_reset(49_845, START);
+    let start = refused.now() + ms(50);
+    relabel(
+        &mut refused.flow,
+        "smb1.",
+        &[("request", "request"), ("reset", "reset")],
+    );
+    let mut s = fs1_ntlm_visit(CLIENT_V4, 49_846, start, "192.0.2.21", 0x45);
+    relabel(
+        &mut s.conn.flow,
+        "smb2.",
+        &[("session_setup_response", "session")],
+    );
+    finish(
+        "negotiate-smb1-reset-then-smb2",
+        Link::default(),
+        vec![refused.flow, s.conn.flow],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // TCP connect
 // ---------------------------------------------------------------------------------------
@@ -1755,6 +1816,20 @@ fn prefix_roles(flow: &mut Flow, prefix: &str) {
     }
 }
 
+/// Renames the roles of a flow listed in `keep` (from, to) and prefixes every other role
+/// with `prefix`, so that the key frames of several connections in one capture stay apart
+/// and the ones a scenario is about keep short names.
+fn relabel(flow: &mut Flow, prefix: &str, keep: &[(&str, &str)]) {
+    for (_, r) in flow.items.iter_mut() {
+        if let Some(name) = r {
+            *name = match keep.iter().find(|(from, _)| from == name) {
+                Some((_, to)) => to.to_string(),
+                None => format!("{prefix}{name}"),
+            };
+        }
+    }
+}
+
 /// `tree-failed-other`: TREE_CONNECT `\\nas1.corp.example\archive` (frame 10) →
 /// STATUS_INSUFFICIENT_RESOURCES (frame 11); the client logs off.
 ///
@@ -2105,5 +2180,61 @@ mod tests {
         assert_eq!(gap, 200_000);
         let reset_after = s.packets[5].ts.nanos - s.packets[3].ts.nanos;
         assert_eq!(reset_after, 60_000_000_000);
+    }
+
+    // The new scenarios' packets are untagged Ethernet around IPv4 without options.
+    const IP: usize = 14;
+    const L4: usize = IP + 20;
+
+    fn flags(s: &Scenario, frame: usize) -> u8 {
+        s.packets[frame - 1].bytes[L4 + 13]
+    }
+
+    fn from_client(s: &Scenario, frame: usize) -> bool {
+        s.packets[frame - 1].bytes[IP + 12..IP + 16] == CLIENT_V4.octets()
+    }
+
+    /// Nanoseconds from frame `a` to frame `b`.
+    fn gap(s: &Scenario, a: usize, b: usize) -> u64 {
+        s.packets[b - 1].ts.nanos - s.packets[a - 1].ts.nanos
+    }
+
+    /// The TCP payload of a frame.
+    fn tcp_payload(s: &Scenario, frame: usize) -> &[u8] {
+        let b = &s.packets[frame - 1].bytes;
+        &b[L4 + usize::from(b[L4 + 12] >> 4) * 4..]
+    }
+
+    const RST_ACK: u8 = 0x14;
+
+    fn roles(s: &Scenario, names: &[&str]) -> Vec<usize> {
+        names
+            .iter()
+            .map(|r| {
+                s.frame(r)
+                    .unwrap_or_else(|| panic!("{}: no role {r}", s.name))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn smb1_negotiate_reset_by_the_server() {
+        let s = negotiate_smb1_reset();
+        assert_eq!(roles(&s, &["request", "reset"]), [4, 5]);
+        assert_eq!(s.packets.len(), 5);
+        let req = tcp_payload(&s, 4);
+        assert_eq!(&req[4..8], b"\xFFSMB");
+        assert!(!String::from_utf8_lossy(req).contains("SMB 2."));
+        assert!(String::from_utf8_lossy(req).contains("NT LM 0.12"));
+        assert_eq!((flags(&s, 5), from_client(&s, 5)), (RST_ACK, false));
+        assert_eq!(gap(&s, 4, 5), 30_000);
+
+        let s = negotiate_smb1_reset_then_smb2();
+        assert_eq!(roles(&s, &["request", "reset", "session"]), [4, 5, 14]);
+        assert_eq!((flags(&s, 5), from_client(&s, 5)), (RST_ACK, false));
+        assert_eq!(s.frame("smb2.syn"), Some(6));
+        let after = gap(&s, 5, 6);
+        assert!((49_000_000..=51_000_000).contains(&after), "{after}");
+        assert_eq!(&tcp_payload(&s, 14)[4..8], b"\xFESMB");
     }
 }
