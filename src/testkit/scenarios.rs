@@ -83,6 +83,7 @@ pub fn all() -> Vec<Scenario> {
         smb1_upgrade(),
         negotiate_smb1_reset(),
         negotiate_smb1_reset_then_smb2(),
+        server_silent_after_ack(),
         tcp_connect_refused(),
         tcp_connect_unanswered(),
         session_logon_failure_ntlm(),
@@ -1233,6 +1234,43 @@ fn negotiate_smb1_reset_then_smb2() -> Scenario {
     )
 }
 
+/// `server-silent-after-ack`: nas1 completes the handshake and its TCP stack ACKs every
+/// request 200 µs later, but the SMB server never answers. The client sends NEGOTIATE (frame
+/// 4, ACK 5), then, pipelining as a misbehaving client does, a SESSION_SETUP with the NTLM
+/// NEGOTIATE 3 s later (6, ACK 7) and TREE_CONNECTs to `\\nas1.corp.example\IPC$` at 8 s
+/// (8, ACK 9) and `\\nas1.corp.example\data` at 13 s (10, ACK 11); none is answered. The
+/// client resets the connection 60 s after the NEGOTIATE (frame 12, RST+ACK from the client).
+///
+/// Expected: `negotiate-timeout` (error) on request 4, ack 5, reset 12: the NEGOTIATE was
+/// never answered; the later requests are further evidence that the server's stack is alive
+/// and its SMB service hung, not separate session or tree-connect failures. Roles:
+/// negotiate 4, session_setup 6, tree1 8, tree2 10, reset 12.
+fn server_silent_after_ack() -> Scenario {
+    let mut s = Smb::new(smb_conn(CLIENT_V4, 49_842, NAS1_V4, START), 0);
+    s.conn.handshake();
+    s.negotiate_request(&windows_negotiate("nas1.corp.example"), role("negotiate"));
+    let sent = s.conn.now();
+    s.conn.server_ack(us(200), None);
+    s.conn.tcp.at(sent + Duration::from_secs(3));
+    s.ntlm_first_request(Duration::ZERO, role("session_setup"));
+    s.conn.server_ack(us(200), None);
+    for (r, at, share) in [("tree1", 8, "IPC$"), ("tree2", 13, "data")] {
+        s.conn.tcp.at(sent + Duration::from_secs(at));
+        let h = s.req(Smb2Command::TREE_CONNECT);
+        let path = format!(r"\\nas1.corp.example\{share}");
+        s.send(
+            Duration::ZERO,
+            role(r),
+            &h,
+            &smb::tree_connect_request(&path),
+        );
+        s.conn.server_ack(us(200), None);
+    }
+    s.conn.tcp.at(sent + Duration::from_secs(60));
+    s.conn.client_rst(Duration::ZERO);
+    single("server-silent-after-ack", s)
+}
+
 // ---------------------------------------------------------------------------------------
 // TCP connect
 // ---------------------------------------------------------------------------------------
@@ -2206,6 +2244,7 @@ mod tests {
     }
 
     const RST_ACK: u8 = 0x14;
+    const ACK: u8 = 0x10;
 
     fn roles(s: &Scenario, names: &[&str]) -> Vec<usize> {
         names
@@ -2236,5 +2275,25 @@ mod tests {
         let after = gap(&s, 5, 6);
         assert!((49_000_000..=51_000_000).contains(&after), "{after}");
         assert_eq!(&tcp_payload(&s, 14)[4..8], b"\xFESMB");
+    }
+
+    #[test]
+    fn server_silent_after_ack_acks_everything_and_answers_nothing() {
+        let s = server_silent_after_ack();
+        let keys = roles(
+            &s,
+            &["negotiate", "session_setup", "tree1", "tree2", "reset"],
+        );
+        assert_eq!(keys, [4, 6, 8, 10, 12]);
+        assert_eq!(s.packets.len(), 12);
+        for &f in &keys[..4] {
+            assert!(from_client(&s, f));
+            assert_eq!(&tcp_payload(&s, f)[4..8], b"\xFESMB");
+            assert_eq!((flags(&s, f + 1), from_client(&s, f + 1)), (ACK, false));
+            assert!(tcp_payload(&s, f + 1).is_empty());
+            assert_eq!(gap(&s, f, f + 1), 200_000);
+        }
+        assert_eq!((flags(&s, 12), from_client(&s, 12)), (RST_ACK, true));
+        assert_eq!(gap(&s, 4, 12), 60_000_000_000);
     }
 }
