@@ -88,6 +88,7 @@ pub fn all() -> Vec<Scenario> {
         tcp_connect_unanswered(),
         session_logon_failure_ntlm(),
         session_no_response(),
+        session_server_fin(),
         session_access_denied_hardening(),
         session_guest(),
         signing_invalid_signature(),
@@ -1357,6 +1358,29 @@ fn session_no_response() -> Scenario {
     single("session-no-response", s)
 }
 
+/// `session-server-fin`: NEGOTIATE answered (4-5); the first SESSION_SETUP request (the NTLM
+/// NEGOTIATE, frame 6) is ACKed by nas1 210 µs later (frame 7) but never answered, and 1 s
+/// after the request the server closes the connection with FIN+ACK (frame 8); the client
+/// closes its side (FIN+ACK, frame 9) and the server ACKs it (frame 10).
+///
+/// Expected: a session-setup failure without response, request 6, ack 7, ended by the
+/// server with FIN after 1 s (not by a client timeout). Roles: request 6, ack 7, fin 8
+/// (the server's FIN; the client's is `client_fin`, 9).
+fn session_server_fin() -> Scenario {
+    let mut s = nas1_negotiated(49_843, NAS1_V4, 0x0000_3000_0000_0079);
+    s.ntlm_first_request(us(900), role("request"));
+    s.conn.server_ack(us(210), role("ack"));
+    s.conn.step(
+        Duration::from_secs(1) - us(210),
+        role("fin"),
+        TcpConversation::fin_from_server,
+    );
+    s.conn
+        .step(us(90), role("client_fin"), TcpConversation::fin_from_client);
+    s.conn.step(us(160), None, TcpConversation::ack_from_server);
+    single("session-server-fin", s)
+}
+
 /// `session-access-denied-hardening`: the client reaches nas1 through the NAT address
 /// 198.51.100.5, so its AUTHENTICATE (frame 8) carries MsvAvTargetName `cifs/198.51.100.5`,
 /// a name the server does not own; with SmbServerNameHardeningLevel set the server answers
@@ -2244,6 +2268,7 @@ mod tests {
     }
 
     const RST_ACK: u8 = 0x14;
+    const FIN_ACK: u8 = 0x11;
     const ACK: u8 = 0x10;
 
     fn roles(s: &Scenario, names: &[&str]) -> Vec<usize> {
@@ -2295,5 +2320,21 @@ mod tests {
         }
         assert_eq!((flags(&s, 12), from_client(&s, 12)), (RST_ACK, true));
         assert_eq!(gap(&s, 4, 12), 60_000_000_000);
+    }
+
+    #[test]
+    fn session_closed_by_the_server_with_fin() {
+        let s = session_server_fin();
+        assert_eq!(
+            roles(&s, &["request", "ack", "fin", "client_fin"]),
+            [6, 7, 8, 9]
+        );
+        assert_eq!(s.packets.len(), 10);
+        let session_setup = Smb2Command::SESSION_SETUP.0.to_le_bytes();
+        assert_eq!(tcp_payload(&s, 6)[16..18], session_setup);
+        assert_eq!((flags(&s, 7), from_client(&s, 7)), (ACK, false));
+        assert_eq!((flags(&s, 8), from_client(&s, 8)), (FIN_ACK, false));
+        assert_eq!((flags(&s, 9), from_client(&s, 9)), (FIN_ACK, true));
+        assert_eq!(gap(&s, 6, 8), 1_000_000_000);
     }
 }
