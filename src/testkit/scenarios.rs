@@ -93,6 +93,7 @@ pub fn all() -> Vec<Scenario> {
         session_guest(),
         signing_invalid_signature(),
         kerberos_preauth_ok(),
+        kerberos_more_preauth_then_ok(),
         kerberos_bad_password(),
         kerberos_spn_unknown_cname(),
         kerberos_skew(),
@@ -1461,6 +1462,62 @@ fn kerberos_preauth_ok() -> Scenario {
     finish("kerberos-preauth-ok", Link::default(), flows)
 }
 
+/// `kerberos-more-preauth-then-ok`: AS-REQ without pre-authentication (frame 1) →
+/// KRB-ERROR KDC_ERR_MORE_PREAUTH_DATA_REQUIRED (91, frame 2; e-data METHOD-DATA with a
+/// PA-FX-COOKIE, ETYPE-INFO2 and PA-ENC-TIMESTAMP, as a KDC that wants another
+/// pre-authentication round sends it) → AS-REQ with PA-ENC-TIMESTAMP and the echoed cookie
+/// (frame 3) → AS-REP (frame 4); then TGS-REQ for `cifs/fs1.corp.example` (5) → TGS-REP (6),
+/// all over UDP 88.
+///
+/// Expected: no error or warning: the 91 is part of the pre-authentication round (info at
+/// most, like the 25 of `kerberos-preauth-ok`), since the next AS-REQ succeeded. Roles:
+/// error 2, reply 4.
+fn kerberos_more_preauth_then_ok() -> Scenario {
+    let err = krb::krb_error(&KrbErr {
+        error_code: krb::error_code::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED,
+        stime: START + us(900),
+        cname: None,
+        realm: REALM,
+        sname: &["krbtgt", REALM],
+        e_text: None,
+        e_data: Some(krb::more_preauth_e_data(KRB_SALT, 0xC00C)),
+    });
+    let (f1, t1) = udp_krb(
+        kdc(61_240, START),
+        &as_request(false, 0x1BAD_5EF4),
+        "as_req",
+        &err,
+        "error",
+        us(900),
+    );
+    let padata = vec![
+        krb::pa_enc_timestamp(0x1BAD_5EF5),
+        krb::pa_fx_cookie(0xC00C, 52),
+        krb::pa_pac_request(),
+    ];
+    let (f2, t2) = udp_krb(
+        kdc(61_241, t1 + ms(2)),
+        &as_request_with(padata, 0x1BAD_5EF5),
+        "as_req_preauth",
+        &as_reply(1040),
+        "reply",
+        ms(3),
+    );
+    let (f3, _) = udp_krb(
+        kdc(61_242, t2 + ms(1)),
+        &tgs_request(&["cifs", "fs1.corp.example"], 0x7E55_0005),
+        "tgs_req",
+        &tgs_reply("fs1.corp.example"),
+        "tgs_rep",
+        ms(2),
+    );
+    finish(
+        "kerberos-more-preauth-then-ok",
+        Link::default(),
+        vec![f1, f2, f3],
+    )
+}
+
 /// `kerberos-bad-password`: AS-REQ (1) → PREAUTH_REQUIRED (2) → AS-REQ with a timestamp
 /// encrypted under the wrong key (3) → KDC_ERR_PREAUTH_FAILED (24, frame 4).
 ///
@@ -2336,5 +2393,33 @@ mod tests {
         assert_eq!((flags(&s, 8), from_client(&s, 8)), (FIN_ACK, false));
         assert_eq!((flags(&s, 9), from_client(&s, 9)), (FIN_ACK, true));
         assert_eq!(gap(&s, 6, 8), 1_000_000_000);
+    }
+
+    #[test]
+    fn more_preauth_data_required_then_as_rep() {
+        use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage, PaDataType};
+        let s = kerberos_more_preauth_then_ok();
+        assert_eq!(roles(&s, &["error", "reply"]), [2, 4]);
+        assert_eq!(s.packets.len(), 6);
+        let udp = |f: usize| &s.packets[f - 1].bytes[L4 + 8..];
+        let Ok(KrbMessage::Error(e)) = kerberos::parse_message(udp(2)) else {
+            panic!("frame 2 is a KRB-ERROR")
+        };
+        assert_eq!(
+            e.error_code,
+            KrbErrorCode::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED
+        );
+        let Ok(KrbMessage::AsReq(r)) = kerberos::parse_message(udp(3)) else {
+            panic!("frame 3 is an AS-REQ")
+        };
+        assert!(r.has_preauth());
+        assert!(r
+            .padata
+            .iter()
+            .any(|p| p.padata_type == PaDataType::PA_FX_COOKIE));
+        assert!(matches!(
+            kerberos::parse_message(udp(4)),
+            Ok(KrbMessage::AsRep(_))
+        ));
     }
 }
