@@ -101,6 +101,7 @@ pub fn all() -> Vec<Scenario> {
         kerberos_udp_fragmented(),
         kerberos_apreq_error_in_smb(),
         kerberos_skipped_ntlm(),
+        kerberos_skipped_ntlm_repeated(),
         tree_bad_network_name(),
         tree_access_denied(),
         encryption_required_smb21(),
@@ -753,6 +754,36 @@ fn kerberos_skipped_ntlm() -> Scenario {
         Link::default(),
         vec![by_name.conn.flow, by_address.conn.flow],
     )
+}
+
+/// `kerberos-skipped-ntlm-repeated`: as the WKS042 connection of `kerberos-skipped-ntlm`,
+/// three times, 2 s apart: each connection from WKS042 (ports 49847-49849) names
+/// fs1.corp.example, whose NEGOTIATE response offers Kerberos, logs on with NTLMSSP for
+/// `cifs/fs1.corp.example` (success) and maps `\\fs1.corp.example\projects`; no Kerberos
+/// request appears in the capture. Each connection is 18 frames (handshake to FIN):
+/// negotiate responses 5, 23, 41; session setup responses 9, 27, 45.
+///
+/// Expected: `kerberos-fallback-ntlm` (warning) "without trying Kerberos", once per
+/// connection or once for the client and server with the three occurrences; no error.
+/// Roles: first_session 9, last_session 45; the other roles are prefixed `1.`, `2.`, `3.`.
+fn kerberos_skipped_ntlm_repeated() -> Scenario {
+    let mut flows = Vec::new();
+    let mut start = START;
+    for (i, (port, seed)) in [(49_847, 0x39), (49_848, 0x3D), (49_849, 0x41)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut s = fs1_ntlm_visit(CLIENT_V4, port, start, "fs1.corp.example", seed);
+        start = s.conn.now() + Duration::from_secs(2);
+        let keep: &[(&str, &str)] = match i {
+            0 => &[("session_setup_response", "first_session")],
+            2 => &[("session_setup_response", "last_session")],
+            _ => &[],
+        };
+        relabel(&mut s.conn.flow, &format!("{}.", i + 1), keep);
+        flows.push(s.conn.flow);
+    }
+    finish("kerberos-skipped-ntlm-repeated", Link::default(), flows)
 }
 
 /// A client that names fs1 `host` and logs on with NTLMSSP (no Kerberos), maps
@@ -2421,5 +2452,17 @@ mod tests {
             kerberos::parse_message(udp(4)),
             Ok(KrbMessage::AsRep(_))
         ));
+    }
+
+    #[test]
+    fn three_ntlm_connections_by_name() {
+        let s = kerberos_skipped_ntlm_repeated();
+        assert_eq!(roles(&s, &["first_session", "last_session"]), [9, 45]);
+        assert_eq!(s.frame("2.session_setup_response"), Some(27));
+        assert_eq!(s.packets.len(), 54);
+        for f in [9, 27, 45] {
+            assert!(!from_client(&s, f));
+            assert_eq!(&tcp_payload(&s, f)[4..8], b"\xFESMB");
+        }
     }
 }
