@@ -40,6 +40,8 @@ pub mod error_code {
     pub const KDC_ERR_PREAUTH_FAILED: i32 = 24;
     pub const KDC_ERR_PREAUTH_REQUIRED: i32 = 25;
     pub const KRB_AP_ERR_SKEW: i32 = 37;
+    /// RFC 6113 5.2: the KDC needs another round of pre-authentication (FAST, SPAKE).
+    pub const KDC_ERR_MORE_PREAUTH_DATA_REQUIRED: i32 = 91;
 }
 
 /// KDCOptions of a Windows AS-REQ: forwardable, renewable, canonicalize, renewable-ok.
@@ -132,6 +134,23 @@ pub fn preauth_required_e_data(salt: &str) -> Vec<u8> {
         pa_data(2, &[]),
         pa_data(16, &[]),
         pa_data(15, &[]),
+    ])
+}
+
+/// PA-FX-COOKIE (133, RFC 6113 5.2): KDC state that comes with
+/// KDC_ERR_MORE_PREAUTH_DATA_REQUIRED and that the client copies into its next AS-REQ; opaque
+/// to the client, so `len` filler bytes.
+pub fn pa_fx_cookie(seed: u32, len: usize) -> Vec<u8> {
+    pa_data(133, &filler(seed, len))
+}
+
+/// The METHOD-DATA e-data of a KDC_ERR_MORE_PREAUTH_DATA_REQUIRED: the cookie to echo, then
+/// what the next round needs (ETYPE-INFO2 with the salt, encrypted timestamp).
+pub fn more_preauth_e_data(salt: &str, cookie_seed: u32) -> Vec<u8> {
+    seq(&[
+        pa_fx_cookie(cookie_seed, 52),
+        pa_data(19, &etype_info2(salt)),
+        pa_data(2, &[]),
     ])
 }
 
@@ -456,5 +475,33 @@ mod tests {
         assert_eq!(e.error_code, KrbErrorCode::KRB_AP_ERR_SKEW);
         assert_eq!(e.e_text.as_deref(), Some("Clock skew too great"));
         assert_eq!(e.cname.unwrap().to_string(), "dwright");
+    }
+
+    #[test]
+    fn more_preauth_data_required_with_a_cookie() {
+        let bytes = krb_error(&KrbErr {
+            error_code: error_code::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED,
+            stime: super::super::START,
+            cname: None,
+            realm: REALM,
+            sname: &["krbtgt", REALM],
+            e_text: None,
+            e_data: Some(more_preauth_e_data("CORP.EXAMPLEdwright", 9)),
+        });
+        let Ok(KrbMessage::Error(e)) = kerberos::parse_message(&bytes) else {
+            panic!()
+        };
+        assert_eq!(
+            e.error_code,
+            KrbErrorCode::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED
+        );
+        assert_eq!(
+            e.padata_types(),
+            [
+                PaDataType::PA_FX_COOKIE,
+                PaDataType::PA_ETYPE_INFO2,
+                PaDataType::PA_ENC_TIMESTAMP
+            ]
+        );
     }
 }

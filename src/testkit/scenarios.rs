@@ -81,14 +81,19 @@ pub fn all() -> Vec<Scenario> {
         negotiate_not_supported(),
         smb1_only_refused(),
         smb1_upgrade(),
+        negotiate_smb1_reset(),
+        negotiate_smb1_reset_then_smb2(),
+        server_silent_after_ack(),
         tcp_connect_refused(),
         tcp_connect_unanswered(),
         session_logon_failure_ntlm(),
         session_no_response(),
+        session_server_fin(),
         session_access_denied_hardening(),
         session_guest(),
         signing_invalid_signature(),
         kerberos_preauth_ok(),
+        kerberos_more_preauth_then_ok(),
         kerberos_bad_password(),
         kerberos_spn_unknown_cname(),
         kerberos_skew(),
@@ -96,6 +101,7 @@ pub fn all() -> Vec<Scenario> {
         kerberos_udp_fragmented(),
         kerberos_apreq_error_in_smb(),
         kerberos_skipped_ntlm(),
+        kerberos_skipped_ntlm_repeated(),
         tree_bad_network_name(),
         tree_access_denied(),
         encryption_required_smb21(),
@@ -474,13 +480,19 @@ impl Smb {
             .server(after, r, &nbss_frame(&smb::message(h, body)));
     }
 
-    /// NEGOTIATE (message id 0, before any session) and its response.
-    fn negotiate(&mut self, req: &smb::NegotiateRequest, p: &ServerProfile, mechs: &[&str]) {
+    /// The NEGOTIATE request (message id 0, before any session), labelled `r`.
+    fn negotiate_request(&mut self, req: &smb::NegotiateRequest, r: Option<String>) -> Header {
         let h = Header::request(Smb2Command::NEGOTIATE, self.next_id)
             .charge(0)
             .credits(1);
         self.next_id += 1;
-        self.send(us(120), role("negotiate_request"), &h, &req.body());
+        self.send(us(120), r, &h, &req.body());
+        h
+    }
+
+    /// NEGOTIATE and its response.
+    fn negotiate(&mut self, req: &smb::NegotiateRequest, p: &ServerProfile, mechs: &[&str]) {
+        let h = self.negotiate_request(req, role("negotiate_request"));
         let body = negotiate_response(p, self.conn.now(), mechs);
         let r = Header::response_to(&h, NtStatus::STATUS_SUCCESS);
         self.answer(us(480), role("negotiate_response"), &r, &body);
@@ -489,16 +501,7 @@ impl Smb {
     /// The first SESSION_SETUP leg of NTLMSSP: NEGOTIATE out, CHALLENGE back with
     /// MORE_PROCESSING_REQUIRED and the server's session id.
     fn ntlm_first_leg(&mut self, server: &NtlmServer<'_>) {
-        let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
-        let session = std::mem::take(&mut self.session_id);
-        let h = self.req(Smb2Command::SESSION_SETUP);
-        self.send(
-            us(900),
-            role("session_setup_request_1"),
-            &h,
-            &smb::session_setup_request(1, 0, &blob),
-        );
-        self.session_id = session;
+        let h = self.ntlm_first_request(us(900), role("session_setup_request_1"));
         let challenge = gss::ntlm_challenge(server, smb::filetime(self.conn.now()), 0x7777);
         let blob = gss::neg_token_resp(
             Some(NegState::AcceptIncomplete),
@@ -515,6 +518,17 @@ impl Smb {
             &r,
             &smb::session_setup_response(0, &blob),
         );
+    }
+
+    /// The first SESSION_SETUP request of NTLMSSP (the NTLM NEGOTIATE, sent before the
+    /// server has assigned a session id) `after` the previous packet, labelled `r`.
+    fn ntlm_first_request(&mut self, after: Duration, r: Option<String>) -> Header {
+        let blob = gss::neg_token_init(&[gss::OID_NTLMSSP], Some(&gss::ntlm_negotiate()));
+        let session = std::mem::take(&mut self.session_id);
+        let h = self.req(Smb2Command::SESSION_SETUP);
+        self.send(after, r, &h, &smb::session_setup_request(1, 0, &blob));
+        self.session_id = session;
+        h
     }
 
     /// The AUTHENTICATE leg, sent as `mss`-sized segments.
@@ -742,6 +756,36 @@ fn kerberos_skipped_ntlm() -> Scenario {
     )
 }
 
+/// `kerberos-skipped-ntlm-repeated`: as the WKS042 connection of `kerberos-skipped-ntlm`,
+/// three times, 2 s apart: each connection from WKS042 (ports 49847-49849) names
+/// fs1.corp.example, whose NEGOTIATE response offers Kerberos, logs on with NTLMSSP for
+/// `cifs/fs1.corp.example` (success) and maps `\\fs1.corp.example\projects`; no Kerberos
+/// request appears in the capture. Each connection is 18 frames (handshake to FIN):
+/// negotiate responses 5, 23, 41; session setup responses 9, 27, 45.
+///
+/// Expected: `kerberos-fallback-ntlm` (warning) "without trying Kerberos", once per
+/// connection or once for the client and server with the three occurrences; no error.
+/// Roles: first_session 9, last_session 45; the other roles are prefixed `1.`, `2.`, `3.`.
+fn kerberos_skipped_ntlm_repeated() -> Scenario {
+    let mut flows = Vec::new();
+    let mut start = START;
+    for (i, (port, seed)) in [(49_847, 0x39), (49_848, 0x3D), (49_849, 0x41)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut s = fs1_ntlm_visit(CLIENT_V4, port, start, "fs1.corp.example", seed);
+        start = s.conn.now() + Duration::from_secs(2);
+        let keep: &[(&str, &str)] = match i {
+            0 => &[("session_setup_response", "first_session")],
+            2 => &[("session_setup_response", "last_session")],
+            _ => &[],
+        };
+        relabel(&mut s.conn.flow, &format!("{}.", i + 1), keep);
+        flows.push(s.conn.flow);
+    }
+    finish("kerberos-skipped-ntlm-repeated", Link::default(), flows)
+}
+
 /// A client that names fs1 `host` and logs on with NTLMSSP (no Kerberos), maps
 /// `\\host\projects`, disconnects and closes. `seed` varies the session id and NTLM bytes.
 fn fs1_ntlm_visit(client: Ipv4Addr, port: u16, start: Timestamp, host: &str, seed: u32) -> Smb {
@@ -795,6 +839,11 @@ fn as_request(with_preauth: bool, nonce: u32) -> Vec<u8> {
     if with_preauth {
         padata.insert(0, krb::pa_enc_timestamp(nonce));
     }
+    as_request_with(padata, nonce)
+}
+
+/// An AS-REQ for the TGT of dwright carrying `padata`.
+fn as_request_with(padata: Vec<Vec<u8>>, nonce: u32) -> Vec<u8> {
     krb::as_req(&KdcReq {
         padata,
         kdc_options: krb::AS_OPTIONS,
@@ -1080,6 +1129,17 @@ fn negotiate_not_supported() -> Scenario {
     single("negotiate-not-supported", s)
 }
 
+/// The dialects of an SMB1-only client (an old NAS, scanner or Windows XP): up to "NT LM
+/// 0.12", no "SMB 2.002" or "SMB 2.???".
+const SMB1_ONLY_DIALECTS: [&str; 6] = [
+    "PC NETWORK PROGRAM 1.0",
+    "LANMAN1.0",
+    "Windows for Workgroups 3.1a",
+    "LM1.2X002",
+    "LANMAN2.1",
+    "NT LM 0.12",
+];
+
 /// `smb1-only-refused`: an SMB1-only client (dialects up to "NT LM 0.12", no "SMB 2.x")
 /// sends an SMB1 NEGOTIATE (frame 4) to a server with SMB1 disabled, which answers
 /// DialectIndex 0xFFFF (frame 5, no common dialect) and closes with FIN (frame 6).
@@ -1089,18 +1149,10 @@ fn negotiate_not_supported() -> Scenario {
 fn smb1_only_refused() -> Scenario {
     let mut c = smb_conn(CLIENT_V4, 1_042, NAS1_V4, START);
     c.handshake();
-    let dialects = [
-        "PC NETWORK PROGRAM 1.0",
-        "LANMAN1.0",
-        "Windows for Workgroups 3.1a",
-        "LM1.2X002",
-        "LANMAN2.1",
-        "NT LM 0.12",
-    ];
     c.client(
         us(150),
         role("negotiate_request"),
-        &nbss_frame(&smb::smb1_negotiate_request(&dialects)),
+        &nbss_frame(&smb::smb1_negotiate_request(&SMB1_ONLY_DIALECTS)),
     );
     c.server(
         us(330),
@@ -1154,6 +1206,102 @@ fn smb1_upgrade() -> Scenario {
     );
     s.conn.client_ack(ms(30), None);
     single("smb1-upgrade", s)
+}
+
+/// Handshake with fs1 from `port` and the SMB1-only NEGOTIATE (role `request`), which the
+/// server, a Windows server with SMB1 disabled, answers 30 µs later with RST+ACK (role
+/// `reset`): no SMB reply, no ACK of its own before it, no FIN.
+fn smb1_negotiate_reset(port: u16, start: Timestamp) -> Conn {
+    let mut c = smb_conn(CLIENT_V4, port, FS1_V4, start);
+    c.handshake();
+    c.client(
+        us(150),
+        role("request"),
+        &nbss_frame(&smb::smb1_negotiate_request(&SMB1_ONLY_DIALECTS)),
+    );
+    c.step(us(30), role("reset"), TcpConversation::rst_from_server);
+    c
+}
+
+/// `negotiate-smb1-reset`: an SMB1-only client (dialects up to "NT LM 0.12", no "SMB 2.x")
+/// sends its SMB1 NEGOTIATE to fs1:445 (frame 4); fs1, a Windows server with SMB1 disabled,
+/// answers 30 µs later with a TCP RST+ACK (frame 5) and no SMB response.
+///
+/// Expected: a negotiate failure on frames 4/5 explaining that the server reset the
+/// connection at an SMB1-only NEGOTIATE (SMB1 disabled on the server; the client must speak
+/// SMB2 or the server re-enable SMB1); not a TCP connect failure (the handshake, 1-3,
+/// succeeded). Roles: request 4, reset 5.
+fn negotiate_smb1_reset() -> Scenario {
+    let c = smb1_negotiate_reset(49_844, START);
+    finish("negotiate-smb1-reset", Link::default(), vec![c.flow])
+}
+
+/// `negotiate-smb1-reset-then-smb2`: as `negotiate-smb1-reset` (SMB1-only NEGOTIATE frame 4,
+/// RST+ACK from fs1 frame 5), then 50 ms later the same client connects again from a new
+/// port and sets up SMB 3.1.1 with fs1: NEGOTIATE (9-10), NTLMSSP SESSION_SETUP in two legs
+/// (11-14, success in 14), TREE_CONNECT `\\192.0.2.21\projects` (15-16), TREE_DISCONNECT,
+/// LOGOFF and FIN. The second connection names fs1 by address, so its NTLM is by design and
+/// not a Kerberos fallback.
+///
+/// Expected: the SMB1 reset reported on frames 4/5 (at most a warning, since the same client
+/// then reached the server with SMB2), and nothing against the SMB2 connection. Roles:
+/// request 4, reset 5, session 14; the SMB2 connection's other roles are prefixed `smb2.`.
+fn negotiate_smb1_reset_then_smb2() -> Scenario {
+    let mut refused = smb1_negotiate_reset(49_845, START);
+    let start = refused.now() + ms(50);
+    relabel(
+        &mut refused.flow,
+        "smb1.",
+        &[("request", "request"), ("reset", "reset")],
+    );
+    let mut s = fs1_ntlm_visit(CLIENT_V4, 49_846, start, "192.0.2.21", 0x45);
+    relabel(
+        &mut s.conn.flow,
+        "smb2.",
+        &[("session_setup_response", "session")],
+    );
+    finish(
+        "negotiate-smb1-reset-then-smb2",
+        Link::default(),
+        vec![refused.flow, s.conn.flow],
+    )
+}
+
+/// `server-silent-after-ack`: nas1 completes the handshake and its TCP stack ACKs every
+/// request 200 µs later, but the SMB server never answers. The client sends NEGOTIATE (frame
+/// 4, ACK 5), then, pipelining as a misbehaving client does, a SESSION_SETUP with the NTLM
+/// NEGOTIATE 3 s later (6, ACK 7) and TREE_CONNECTs to `\\nas1.corp.example\IPC$` at 8 s
+/// (8, ACK 9) and `\\nas1.corp.example\data` at 13 s (10, ACK 11); none is answered. The
+/// client resets the connection 60 s after the NEGOTIATE (frame 12, RST+ACK from the client).
+///
+/// Expected: `negotiate-timeout` (error) on request 4, ack 5, reset 12: the NEGOTIATE was
+/// never answered; the later requests are further evidence that the server's stack is alive
+/// and its SMB service hung, not separate session or tree-connect failures. Roles:
+/// negotiate 4, session_setup 6, tree1 8, tree2 10, reset 12.
+fn server_silent_after_ack() -> Scenario {
+    let mut s = Smb::new(smb_conn(CLIENT_V4, 49_842, NAS1_V4, START), 0);
+    s.conn.handshake();
+    s.negotiate_request(&windows_negotiate("nas1.corp.example"), role("negotiate"));
+    let sent = s.conn.now();
+    s.conn.server_ack(us(200), None);
+    s.conn.tcp.at(sent + Duration::from_secs(3));
+    s.ntlm_first_request(Duration::ZERO, role("session_setup"));
+    s.conn.server_ack(us(200), None);
+    for (r, at, share) in [("tree1", 8, "IPC$"), ("tree2", 13, "data")] {
+        s.conn.tcp.at(sent + Duration::from_secs(at));
+        let h = s.req(Smb2Command::TREE_CONNECT);
+        let path = format!(r"\\nas1.corp.example\{share}");
+        s.send(
+            Duration::ZERO,
+            role(r),
+            &h,
+            &smb::tree_connect_request(&path),
+        );
+        s.conn.server_ack(us(200), None);
+    }
+    s.conn.tcp.at(sent + Duration::from_secs(60));
+    s.conn.client_rst(Duration::ZERO);
+    single("server-silent-after-ack", s)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1242,6 +1390,29 @@ fn session_no_response() -> Scenario {
     single("session-no-response", s)
 }
 
+/// `session-server-fin`: NEGOTIATE answered (4-5); the first SESSION_SETUP request (the NTLM
+/// NEGOTIATE, frame 6) is ACKed by nas1 210 µs later (frame 7) but never answered, and 1 s
+/// after the request the server closes the connection with FIN+ACK (frame 8); the client
+/// closes its side (FIN+ACK, frame 9) and the server ACKs it (frame 10).
+///
+/// Expected: a session-setup failure without response, request 6, ack 7, ended by the
+/// server with FIN after 1 s (not by a client timeout). Roles: request 6, ack 7, fin 8
+/// (the server's FIN; the client's is `client_fin`, 9).
+fn session_server_fin() -> Scenario {
+    let mut s = nas1_negotiated(49_843, NAS1_V4, 0x0000_3000_0000_0079);
+    s.ntlm_first_request(us(900), role("request"));
+    s.conn.server_ack(us(210), role("ack"));
+    s.conn.step(
+        Duration::from_secs(1) - us(210),
+        role("fin"),
+        TcpConversation::fin_from_server,
+    );
+    s.conn
+        .step(us(90), role("client_fin"), TcpConversation::fin_from_client);
+    s.conn.step(us(160), None, TcpConversation::ack_from_server);
+    single("session-server-fin", s)
+}
+
 /// `session-access-denied-hardening`: the client reaches nas1 through the NAT address
 /// 198.51.100.5, so its AUTHENTICATE (frame 8) carries MsvAvTargetName `cifs/198.51.100.5`,
 /// a name the server does not own; with SmbServerNameHardeningLevel set the server answers
@@ -1320,6 +1491,62 @@ fn signing_invalid_signature() -> Scenario {
 fn kerberos_preauth_ok() -> Scenario {
     let (flows, _) = as_exchange(START, &as_reply(1040), "as_rep");
     finish("kerberos-preauth-ok", Link::default(), flows)
+}
+
+/// `kerberos-more-preauth-then-ok`: AS-REQ without pre-authentication (frame 1) →
+/// KRB-ERROR KDC_ERR_MORE_PREAUTH_DATA_REQUIRED (91, frame 2; e-data METHOD-DATA with a
+/// PA-FX-COOKIE, ETYPE-INFO2 and PA-ENC-TIMESTAMP, as a KDC that wants another
+/// pre-authentication round sends it) → AS-REQ with PA-ENC-TIMESTAMP and the echoed cookie
+/// (frame 3) → AS-REP (frame 4); then TGS-REQ for `cifs/fs1.corp.example` (5) → TGS-REP (6),
+/// all over UDP 88.
+///
+/// Expected: no error or warning: the 91 is part of the pre-authentication round (info at
+/// most, like the 25 of `kerberos-preauth-ok`), since the next AS-REQ succeeded. Roles:
+/// error 2, reply 4.
+fn kerberos_more_preauth_then_ok() -> Scenario {
+    let err = krb::krb_error(&KrbErr {
+        error_code: krb::error_code::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED,
+        stime: START + us(900),
+        cname: None,
+        realm: REALM,
+        sname: &["krbtgt", REALM],
+        e_text: None,
+        e_data: Some(krb::more_preauth_e_data(KRB_SALT, 0xC00C)),
+    });
+    let (f1, t1) = udp_krb(
+        kdc(61_240, START),
+        &as_request(false, 0x1BAD_5EF4),
+        "as_req",
+        &err,
+        "error",
+        us(900),
+    );
+    let padata = vec![
+        krb::pa_enc_timestamp(0x1BAD_5EF5),
+        krb::pa_fx_cookie(0xC00C, 52),
+        krb::pa_pac_request(),
+    ];
+    let (f2, t2) = udp_krb(
+        kdc(61_241, t1 + ms(2)),
+        &as_request_with(padata, 0x1BAD_5EF5),
+        "as_req_preauth",
+        &as_reply(1040),
+        "reply",
+        ms(3),
+    );
+    let (f3, _) = udp_krb(
+        kdc(61_242, t2 + ms(1)),
+        &tgs_request(&["cifs", "fs1.corp.example"], 0x7E55_0005),
+        "tgs_req",
+        &tgs_reply("fs1.corp.example"),
+        "tgs_rep",
+        ms(2),
+    );
+    finish(
+        "kerberos-more-preauth-then-ok",
+        Link::default(),
+        vec![f1, f2, f3],
+    )
 }
 
 /// `kerberos-bad-password`: AS-REQ (1) → PREAUTH_REQUIRED (2) → AS-REQ with a timestamp
@@ -1739,6 +1966,20 @@ fn prefix_roles(flow: &mut Flow, prefix: &str) {
     }
 }
 
+/// Renames the roles of a flow listed in `keep` (from, to) and prefixes every other role
+/// with `prefix`, so that the key frames of several connections in one capture stay apart
+/// and the ones a scenario is about keep short names.
+fn relabel(flow: &mut Flow, prefix: &str, keep: &[(&str, &str)]) {
+    for (_, r) in flow.items.iter_mut() {
+        if let Some(name) = r {
+            *name = match keep.iter().find(|(from, _)| from == name) {
+                Some((_, to)) => to.to_string(),
+                None => format!("{prefix}{name}"),
+            };
+        }
+    }
+}
+
 /// `tree-failed-other`: TREE_CONNECT `\\nas1.corp.example\archive` (frame 10) →
 /// STATUS_INSUFFICIENT_RESOURCES (frame 11); the client logs off.
 ///
@@ -2089,5 +2330,139 @@ mod tests {
         assert_eq!(gap, 200_000);
         let reset_after = s.packets[5].ts.nanos - s.packets[3].ts.nanos;
         assert_eq!(reset_after, 60_000_000_000);
+    }
+
+    // The new scenarios' packets are untagged Ethernet around IPv4 without options.
+    const IP: usize = 14;
+    const L4: usize = IP + 20;
+
+    fn flags(s: &Scenario, frame: usize) -> u8 {
+        s.packets[frame - 1].bytes[L4 + 13]
+    }
+
+    fn from_client(s: &Scenario, frame: usize) -> bool {
+        s.packets[frame - 1].bytes[IP + 12..IP + 16] == CLIENT_V4.octets()
+    }
+
+    /// Nanoseconds from frame `a` to frame `b`.
+    fn gap(s: &Scenario, a: usize, b: usize) -> u64 {
+        s.packets[b - 1].ts.nanos - s.packets[a - 1].ts.nanos
+    }
+
+    /// The TCP payload of a frame.
+    fn tcp_payload(s: &Scenario, frame: usize) -> &[u8] {
+        let b = &s.packets[frame - 1].bytes;
+        &b[L4 + usize::from(b[L4 + 12] >> 4) * 4..]
+    }
+
+    const RST_ACK: u8 = 0x14;
+    const FIN_ACK: u8 = 0x11;
+    const ACK: u8 = 0x10;
+
+    fn roles(s: &Scenario, names: &[&str]) -> Vec<usize> {
+        names
+            .iter()
+            .map(|r| {
+                s.frame(r)
+                    .unwrap_or_else(|| panic!("{}: no role {r}", s.name))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn smb1_negotiate_reset_by_the_server() {
+        let s = negotiate_smb1_reset();
+        assert_eq!(roles(&s, &["request", "reset"]), [4, 5]);
+        assert_eq!(s.packets.len(), 5);
+        let req = tcp_payload(&s, 4);
+        assert_eq!(&req[4..8], b"\xFFSMB");
+        assert!(!String::from_utf8_lossy(req).contains("SMB 2."));
+        assert!(String::from_utf8_lossy(req).contains("NT LM 0.12"));
+        assert_eq!((flags(&s, 5), from_client(&s, 5)), (RST_ACK, false));
+        assert_eq!(gap(&s, 4, 5), 30_000);
+
+        let s = negotiate_smb1_reset_then_smb2();
+        assert_eq!(roles(&s, &["request", "reset", "session"]), [4, 5, 14]);
+        assert_eq!((flags(&s, 5), from_client(&s, 5)), (RST_ACK, false));
+        assert_eq!(s.frame("smb2.syn"), Some(6));
+        let after = gap(&s, 5, 6);
+        assert!((49_000_000..=51_000_000).contains(&after), "{after}");
+        assert_eq!(&tcp_payload(&s, 14)[4..8], b"\xFESMB");
+    }
+
+    #[test]
+    fn server_silent_after_ack_acks_everything_and_answers_nothing() {
+        let s = server_silent_after_ack();
+        let keys = roles(
+            &s,
+            &["negotiate", "session_setup", "tree1", "tree2", "reset"],
+        );
+        assert_eq!(keys, [4, 6, 8, 10, 12]);
+        assert_eq!(s.packets.len(), 12);
+        for &f in &keys[..4] {
+            assert!(from_client(&s, f));
+            assert_eq!(&tcp_payload(&s, f)[4..8], b"\xFESMB");
+            assert_eq!((flags(&s, f + 1), from_client(&s, f + 1)), (ACK, false));
+            assert!(tcp_payload(&s, f + 1).is_empty());
+            assert_eq!(gap(&s, f, f + 1), 200_000);
+        }
+        assert_eq!((flags(&s, 12), from_client(&s, 12)), (RST_ACK, true));
+        assert_eq!(gap(&s, 4, 12), 60_000_000_000);
+    }
+
+    #[test]
+    fn session_closed_by_the_server_with_fin() {
+        let s = session_server_fin();
+        assert_eq!(
+            roles(&s, &["request", "ack", "fin", "client_fin"]),
+            [6, 7, 8, 9]
+        );
+        assert_eq!(s.packets.len(), 10);
+        let session_setup = Smb2Command::SESSION_SETUP.0.to_le_bytes();
+        assert_eq!(tcp_payload(&s, 6)[16..18], session_setup);
+        assert_eq!((flags(&s, 7), from_client(&s, 7)), (ACK, false));
+        assert_eq!((flags(&s, 8), from_client(&s, 8)), (FIN_ACK, false));
+        assert_eq!((flags(&s, 9), from_client(&s, 9)), (FIN_ACK, true));
+        assert_eq!(gap(&s, 6, 8), 1_000_000_000);
+    }
+
+    #[test]
+    fn more_preauth_data_required_then_as_rep() {
+        use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage, PaDataType};
+        let s = kerberos_more_preauth_then_ok();
+        assert_eq!(roles(&s, &["error", "reply"]), [2, 4]);
+        assert_eq!(s.packets.len(), 6);
+        let udp = |f: usize| &s.packets[f - 1].bytes[L4 + 8..];
+        let Ok(KrbMessage::Error(e)) = kerberos::parse_message(udp(2)) else {
+            panic!("frame 2 is a KRB-ERROR")
+        };
+        assert_eq!(
+            e.error_code,
+            KrbErrorCode::KDC_ERR_MORE_PREAUTH_DATA_REQUIRED
+        );
+        let Ok(KrbMessage::AsReq(r)) = kerberos::parse_message(udp(3)) else {
+            panic!("frame 3 is an AS-REQ")
+        };
+        assert!(r.has_preauth());
+        assert!(r
+            .padata
+            .iter()
+            .any(|p| p.padata_type == PaDataType::PA_FX_COOKIE));
+        assert!(matches!(
+            kerberos::parse_message(udp(4)),
+            Ok(KrbMessage::AsRep(_))
+        ));
+    }
+
+    #[test]
+    fn three_ntlm_connections_by_name() {
+        let s = kerberos_skipped_ntlm_repeated();
+        assert_eq!(roles(&s, &["first_session", "last_session"]), [9, 45]);
+        assert_eq!(s.frame("2.session_setup_response"), Some(27));
+        assert_eq!(s.packets.len(), 54);
+        for f in [9, 27, 45] {
+            assert!(!from_client(&s, f));
+            assert_eq!(&tcp_payload(&s, f)[4..8], b"\xFESMB");
+        }
     }
 }
