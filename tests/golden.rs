@@ -17,6 +17,8 @@ const HEALTHY: &[&str] = &[
     "smb3-healthy-kerberos-encrypted",
     "smb1-upgrade",
     "kerberos-preauth-ok",
+    "kerberos-more-preauth-then-ok",
+    "kerberos-skipped-ntlm-repeated",
     "kerberos-udp-fragmented",
     "compound-request",
     "async-pending",

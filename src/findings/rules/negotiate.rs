@@ -79,6 +79,10 @@ fn unanswered(conn: &SmbConnection, x: &Exchange, req: At, kind: &str, ctx: &Con
         .as_ref()
         .filter(|e| e.at.ts.since(req.ts) < REFUSAL_NS)
     {
+        // The ending itself answers at the TCP level; a missing ACK before it says nothing.
+        if x.ack.is_none() {
+            evidence.clear();
+        }
         return too_soon(conn, x, req, kind, end, evidence);
     }
     let mut f = match &ending {
