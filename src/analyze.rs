@@ -3,14 +3,16 @@
 //! with an error and no findings; a file that breaks off later is analysed up to the break and
 //! says so with a `capture-incomplete` finding.
 
+use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::findings::rules::{self, Context, SkippedNtlm};
-use crate::findings::{verdict, Finding, Verdict};
+use crate::findings::{verdict, Finding, FindingId, Verdict};
 use crate::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
 use crate::pipeline;
 use crate::report::{timeline, ConnectionReport, FileReport};
 use crate::setup::{Analysis, Analyzer, SetupOptions};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -28,6 +30,10 @@ pub struct Options {
     /// Build every connection's setup timeline (`-v`): healthy connections then stay in
     /// memory as timelines until the report.
     pub timelines: bool,
+    /// Keep every SMB connection's stage verdicts. Otherwise only those with a stage that is
+    /// not `ok` are kept, which is all that the table without `-v` and the formats without a
+    /// `verdicts` array need, and memory does not grow with healthy connections.
+    pub all_verdicts: bool,
 }
 
 impl Default for Options {
@@ -37,6 +43,7 @@ impl Default for Options {
             smb_ports: Vec::new(),
             kerberos_ports: Vec::new(),
             timelines: false,
+            all_verdicts: true,
         }
     }
 }
@@ -84,6 +91,7 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
         cut_frames: 0,
     };
     let mut sink = Settling::new(setup_opts, ctx.clone(), opts.timelines);
+    sink.all_verdicts = opts.all_verdicts;
     let mut report = FileReport {
         path: path.display().to_string(),
         ..FileReport::default()
@@ -113,7 +121,8 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
     let done = sink.finish(&ctx);
     let analysis = &done.analysis;
     report.packets = summary.packets;
-    report.connections = (analysis.smb.len() + analysis.smb_settled.len()) as u64;
+    report.connections =
+        (analysis.smb.len() + analysis.smb_settled.len()) as u64 + analysis.smb_pruned.connections;
     report.sessions = analysis
         .smb
         .iter()
@@ -123,7 +132,8 @@ pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> Fil
             .smb_settled
             .iter()
             .map(|c| u64::from(c.sessions))
-            .sum::<u64>();
+            .sum::<u64>()
+        + analysis.smb_pruned.sessions;
     report.findings = done.findings;
     report.timelines = done.timelines;
     report.verdicts = done.verdicts;
@@ -147,7 +157,16 @@ pub struct Settling {
     verdicts: Vec<Verdict>,
     /// Settled connections' NTLM-without-Kerberos findings, one per (client, server name).
     skipped: SkippedNtlm,
+    /// Keep healthy connections' verdicts too (see [`Options::all_verdicts`]).
+    pub all_verdicts: bool,
+    /// Prune the settled summaries when there are this many.
+    prune_at: usize,
+    /// The fewest settled summaries worth a pruning pass.
+    prune_min: usize,
 }
+
+/// The fewest settled summaries worth a pruning pass, by default.
+const PRUNE_MIN: usize = 64;
 
 /// What [`Settling`] ends with.
 pub struct Settled {
@@ -174,6 +193,9 @@ impl Settling {
             timelines: timelines.then(Vec::new),
             verdicts: Vec::new(),
             skipped: SkippedNtlm::default(),
+            prune_at: PRUNE_MIN,
+            prune_min: PRUNE_MIN,
+            all_verdicts: true,
         }
     }
 
@@ -191,7 +213,14 @@ impl Settling {
             None => Vec::new(),
         };
         let mut verdicts = self.verdicts;
-        verdicts.extend(analysis.smb.iter().map(|c| verdict::of(c, ctx)));
+        let all = self.all_verdicts;
+        verdicts.extend(
+            analysis
+                .smb
+                .iter()
+                .map(|c| verdict::of(c, ctx))
+                .filter(|v| all || !v.stages.all_ok()),
+        );
         verdicts.extend(
             analysis
                 .failed_connects
@@ -206,6 +235,70 @@ impl Settling {
             timelines,
             verdicts,
         }
+    }
+}
+
+impl Settling {
+    /// Runs the first pruning pass (and every pass after it, at twice the summaries left by
+    /// the one before) from `n` settled summaries on, instead of [`PRUNE_MIN`]: less memory
+    /// for more passes. Tests use a small `n` to reach the pruning on small captures.
+    pub fn prune_from(mut self, n: usize) -> Self {
+        self.prune_min = n.max(1);
+        self.prune_at = self.prune_min;
+        self
+    }
+
+    /// Folds into totals the settled summaries that no whole-capture rule can still read:
+    /// closed more than [`rules::REACH_NS`] ago and that far from every event of the same
+    /// client that such a rule relates connections to (Kerberos exchanges kept whole, refused
+    /// SYNs, failed or pending NEGOTIATEs). Events still to come are later than now, so out of
+    /// their reach. Memory then follows the connections of the last few minutes, not the
+    /// capture's length.
+    fn prune(&mut self, now: Timestamp) {
+        let so_far = self.analyzer.so_far();
+        // Every rule that relates connections to an event relates those of the event's client.
+        let mut events: Vec<(IpAddr, Timestamp)> = so_far
+            .kerberos
+            .iter()
+            .flat_map(|k| {
+                let ip = k.client.ip();
+                [
+                    k.request.as_ref().map(|r| (ip, r.ts)),
+                    k.reply.as_ref().map(|r| (ip, r.ts)),
+                ]
+            })
+            .flatten()
+            .chain(
+                so_far
+                    .failed_connects
+                    .iter()
+                    .map(|a| (a.client.ip(), a.syn.ts)),
+            )
+            .chain(
+                self.findings
+                    .iter()
+                    .filter(|f| f.id == FindingId::NegotiateFailed)
+                    .filter_map(|f| Some((f.client?.ip(), f.time?))),
+            )
+            .chain(self.analyzer.open_negotiate_trouble())
+            .collect();
+        events.sort_unstable();
+        let near_event = |ip: IpAddr, from: Timestamp, to: Timestamp| {
+            let i = events.partition_point(|e| *e < (ip, from));
+            events.get(i).is_some_and(|e| *e <= (ip, to))
+        };
+        let reach = rules::REACH_NS;
+        self.analyzer.prune_settled(|s| {
+            now.since(s.last_ts) <= reach
+                || near_event(
+                    s.client.ip(),
+                    Timestamp::from_nanos(s.first_ts.nanos().saturating_sub(reach)),
+                    Timestamp::from_nanos(s.last_ts.nanos().saturating_add(reach)),
+                )
+        });
+        self.prune_at = self
+            .prune_min
+            .max(2 * self.analyzer.so_far().smb_settled.len());
     }
 }
 
@@ -226,7 +319,9 @@ impl FlowSink for Settling {
                             self.findings.push(f);
                         }
                     }
-                    self.verdicts.push(settled.verdict);
+                    if self.all_verdicts || !settled.verdict.stages.all_ok() {
+                        self.verdicts.push(settled.verdict);
+                    }
                     if let Some(t) = &mut self.timelines {
                         t.push(timeline::connection(&c));
                     }
@@ -234,6 +329,9 @@ impl FlowSink for Settling {
                 }
                 None => self.analyzer.keep(c),
             }
+        }
+        if self.analyzer.so_far().smb_settled.len() >= self.prune_at {
+            self.prune(at.ts);
         }
     }
 

@@ -210,6 +210,9 @@ fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
             smb_ports: c.smb_ports,
             kerberos_ports: c.kerberos_ports,
             timelines: c.verbose,
+            // The JSON document lists every connection's verdicts; the table shows them for
+            // failing connections, or for all with -v; the other formats carry none.
+            all_verdicts: c.verbose || matches!(c.format, Some(Format::Json)),
         },
         output: c.output,
         detail: if c.quiet {

@@ -53,6 +53,8 @@ struct Tally {
     settled: usize,
     krb_whole: usize,
     krb_settled: usize,
+    /// Settled summaries folded into totals.
+    pruned: u64,
 }
 
 fn context(last: Option<At>, truncated: bool, cut_frames: u64) -> Context {
@@ -106,10 +108,12 @@ fn keep_all(path: &Path) -> Option<Outcome> {
     })
 }
 
-/// As `analyze` does it.
+/// As `analyze` does it, pruning from a few settled summaries on so that small captures
+/// exercise it.
 fn settling(path: &Path, tally: &mut Tally) -> Option<Outcome> {
     let reader = CaptureReader::open(path).ok()?;
-    let mut sink = Settling::new(SetupOptions::default(), context(None, false, 0), true);
+    let mut sink =
+        Settling::new(SetupOptions::default(), context(None, false, 0), true).prune_from(4);
     let s = pipeline::run_reader(reader, &FlowConfig::default(), &mut sink);
     let truncated = matches!(s.read_error, Some(CaptureError::Truncated { .. }));
     let done = sink.finish(&context(s.last, truncated, s.cut_frames));
@@ -118,15 +122,17 @@ fn settling(path: &Path, tally: &mut Tally) -> Option<Outcome> {
     tally.settled += a.smb_settled.len();
     tally.krb_whole += a.kerberos.len();
     tally.krb_settled += a.kerberos_settled.len();
+    tally.pruned += a.smb_pruned.connections;
     Some(Outcome {
         findings: json(&done.findings),
         counts: counts(&done.findings),
-        connections: a.smb.len() + a.smb_settled.len(),
+        connections: a.smb.len() + a.smb_settled.len() + a.smb_pruned.connections as usize,
         sessions: a.smb.iter().map(|c| c.sessions() as u64).sum::<u64>()
             + a.smb_settled
                 .iter()
                 .map(|c| u64::from(c.sessions))
-                .sum::<u64>(),
+                .sum::<u64>()
+            + a.smb_pruned.sessions,
         timelines: json(&done.timelines),
         verdicts: json(&done.verdicts),
     })
@@ -225,9 +231,33 @@ fn settling_changes_nothing_on_a_generated_capture() {
     // Healthy and failing connections alike settle as they close; only those the capture
     // leaves open (and any encryption-required one) stay whole.
     assert!(
-        tally.settled as u64 >= summary.smb_connections * 9 / 10,
+        tally.settled as u64 + tally.pruned >= summary.smb_connections * 9 / 10,
         "{tally:?}"
     );
+}
+
+/// A capture that spans many minutes with failures far apart: the summaries of connections
+/// closed long before and far from every failure are folded into totals, and nothing changes.
+#[test]
+fn pruning_long_settled_connections_changes_nothing() {
+    let path = std::env::temp_dir().join(format!("smbtriage-prune-{}.pcap", std::process::id()));
+    let mut cfg = gen::GenConfig::sized(12 << 20);
+    cfg.failures_per_kind = 1;
+    cfg.seed = 11;
+    cfg.mean_gap_us = 400_000;
+    cfg.concurrent = 2;
+    let summary = gen::generate(
+        std::io::BufWriter::new(std::fs::File::create(&path).expect("temp file")),
+        &cfg,
+    )
+    .expect("generates");
+    let mut tally = Tally::default();
+    let (problems, made) = compare_keeping(std::slice::from_ref(&path), &mut tally);
+    let _ = std::fs::remove_file(&path);
+    println!("paced: {} packets, {tally:?}", summary.packets);
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    assert_eq!(made[0].as_ref(), Some(&summary.counts()));
+    assert!(tally.pruned >= 5, "too little was pruned: {tally:?}");
 }
 
 #[test]

@@ -65,6 +65,11 @@ impl Stages {
         ]
     }
 
+    /// True when every stage is `ok`.
+    pub fn all_ok(&self) -> bool {
+        self.each().iter().all(|(_, s)| *s == Stage::Ok)
+    }
+
     /// True when some stage failed.
     pub fn failed(&self) -> bool {
         self.each().iter().any(|(_, s)| *s == Stage::Failed)

@@ -15,13 +15,14 @@ pub mod kerberos;
 pub mod records;
 pub mod smb;
 
+use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir, FastMap, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
 use dns::NameTable;
 use kerberos::{KdcTracker, KrbExchange, KrbSummary};
 use records::Record;
-use smb::{Sinks, SmbConnection, SmbSummary};
-use std::net::SocketAddr;
+use smb::{SettledTotals, Sinks, SmbConnection, SmbSummary};
+use std::net::{IpAddr, SocketAddr};
 
 /// Failed connection attempts kept per capture.
 const MAX_FAILED_CONNECTS: usize = 100_000;
@@ -69,6 +70,8 @@ pub struct Analysis {
     pub smb: Vec<SmbConnection>,
     /// Settled SMB connections, in order of their first packet.
     pub smb_settled: Vec<SmbSummary>,
+    /// What settled connections whose summaries were pruned left behind.
+    pub smb_pruned: SettledTotals,
     /// Kerberos exchanges in order of their first message (with `settle`, those that ended in
     /// a KRB-ERROR).
     pub kerberos: Vec<KrbExchange>,
@@ -145,6 +148,37 @@ impl Analyzer {
     /// Keeps only the summary of a finished connection.
     pub fn settle(&mut self, conn: &SmbConnection) {
         self.out.smb_settled.push(conn.summary());
+    }
+
+    /// Drops the settled summaries for which `keep` is false, folding them into
+    /// [`Analysis::smb_pruned`]. The caller decides which ones no rule can still read.
+    pub fn prune_settled(&mut self, mut keep: impl FnMut(&SmbSummary) -> bool) {
+        let out = &mut self.out;
+        let totals = &mut out.smb_pruned;
+        out.smb_settled.retain(|s| {
+            let kept = keep(s);
+            if !kept {
+                totals.add(s);
+            }
+            kept
+        });
+    }
+
+    /// The clients and request times of NEGOTIATEs on connections still open that have not
+    /// succeeded (no answer yet, or an error): where a `negotiate-failed` may still come from.
+    pub fn open_negotiate_trouble(&self) -> impl Iterator<Item = (IpAddr, Timestamp)> + '_ {
+        self.tcp
+            .values()
+            .filter_map(|t| t.smb.as_deref())
+            .flat_map(|c| c.exchanges.iter().map(move |x| (c.conn.client.ip(), x)))
+            .filter(|(_, x)| {
+                matches!(
+                    x.command,
+                    smb::Command::Smb2(crate::proto::smb2::Smb2Command::NEGOTIATE)
+                        | smb::Command::Smb1(crate::proto::smb1::Smb1Command::NEGOTIATE)
+                ) && x.status != Some(0)
+            })
+            .filter_map(|(ip, x)| x.request.map(|r| (ip, r.ts)))
     }
 
     /// What has finished so far (connections, answered Kerberos exchanges, names), for

@@ -26,8 +26,8 @@ use crate::proto::smb2::{
     self, Body, Dialect, NegotiateContext, SessionFlags, ShareFlags, Smb2Command, Smb2Message,
     Smb2Pdu,
 };
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 
 /// Bytes of a record kept for parsing: every setup message fits, and a READ/WRITE header with
 /// plenty to spare.
@@ -237,6 +237,44 @@ pub struct SmbSummary {
     pub cut_messages: u64,
     pub first_cut: Option<Moment>,
     pub encryption: Option<EncryptionSeen>,
+    /// When the connection was last seen (its close).
+    pub last_ts: Timestamp,
+}
+
+/// What settled connections leave behind once even their summaries are no longer needed
+/// ([`crate::setup::Analyzer::prune_settled`]): counts, and the facts the whole-capture rules
+/// read at any distance in time. A few bytes per server, not per connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettledTotals {
+    pub connections: u64,
+    pub sessions: u64,
+    pub cut_messages: u64,
+    pub first_cut: Option<Moment>,
+    /// Per server address, the first connection (by first frame) that showed the server
+    /// demanding encryption: that connection's first frame, and what it showed.
+    pub encryption: BTreeMap<IpAddr, (u64, EncryptionSeen)>,
+}
+
+impl SettledTotals {
+    pub fn add(&mut self, s: &SmbSummary) {
+        self.connections += 1;
+        self.sessions += u64::from(s.sessions);
+        self.cut_messages += s.cut_messages;
+        if let Some(cut) = s.first_cut {
+            if self.first_cut.is_none_or(|f| cut.frame < f.frame) {
+                self.first_cut = Some(cut);
+            }
+        }
+        if let Some(seen) = &s.encryption {
+            let entry = self
+                .encryption
+                .entry(s.server.ip())
+                .or_insert_with(|| (s.first.frame, seen.clone()));
+            if s.first.frame < entry.0 {
+                *entry = (s.first.frame, seen.clone());
+            }
+        }
+    }
 }
 
 /// Lost bytes that touched this connection.
@@ -1090,6 +1128,11 @@ impl SmbConnection {
             cut_messages: self.cut_messages,
             first_cut: self.first_cut,
             encryption: self.encryption_seen(),
+            last_ts: self
+                .closed
+                .map(|(_, at)| at.ts)
+                .or(self.last.map(|m| m.ts))
+                .unwrap_or(self.first_ts()),
         }
     }
 

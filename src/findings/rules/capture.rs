@@ -33,10 +33,18 @@ pub fn check(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
         .smb_settled
         .iter()
         .map(|c| (c.cut_messages, c.first_cut));
-    let cut: u64 = whole.clone().chain(settled.clone()).map(|(n, _)| n).sum();
+    let pruned = &analysis.smb_pruned;
+    let pruned = std::iter::once((pruned.cut_messages, pruned.first_cut));
+    let cut: u64 = whole
+        .clone()
+        .chain(settled.clone())
+        .chain(pruned.clone())
+        .map(|(n, _)| n)
+        .sum();
     if cut > 0 {
         let first = whole
             .chain(settled)
+            .chain(pruned)
             .filter_map(|(_, at)| at)
             .min_by_key(|m| m.frame);
         let mut f = Finding::new(

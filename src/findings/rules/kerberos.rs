@@ -21,6 +21,7 @@ use std::net::IpAddr;
 /// How long after a Kerberos failure an SMB session setup from the same client is taken as
 /// the one it affected.
 const CORRELATION_NS: i64 = 120_000_000_000;
+const _: () = assert!(CORRELATION_NS <= super::REACH_NS);
 
 /// The KDC's errors (those inside SESSION_SETUP, and fallbacks, are per connection).
 pub fn check(analysis: &Analysis, _ctx: &Context) -> Vec<Finding> {

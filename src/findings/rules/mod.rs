@@ -27,6 +27,12 @@ use std::net::SocketAddr;
 /// How long after a failure a success of the same client still counts as overcoming it.
 pub(crate) const AFTERWARDS_NS: i64 = 120_000_000_000;
 
+/// No whole-capture rule relates an SMB connection to an event (a Kerberos error, a failed
+/// NEGOTIATE, a refused SYN) farther from it in time than this: a settled connection's
+/// summary that far from every such event can be folded into totals
+/// ([`crate::setup::Analyzer::prune_settled`]).
+pub const REACH_NS: i64 = AFTERWARDS_NS;
+
 /// Capture-wide facts the rules need besides the analysis.
 #[derive(Debug, Clone)]
 pub struct Context {

@@ -12,6 +12,11 @@ const UNANSWERED_AFTER_NS: i64 = 3_000_000_000;
 /// retry a refused SYN a few times.
 const RETRY_WINDOW_NS: i64 = 30_000_000_000;
 
+/// A connection to another SMB port of the server this close to a refused SYN was tried
+/// beside it.
+const BESIDE_NS: i64 = 5_000_000_000;
+const _: () = assert!(BESIDE_NS <= super::REACH_NS);
+
 pub fn connect_failed(analysis: &Analysis, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let conns = connections(analysis);
@@ -94,6 +99,6 @@ fn reached_otherwise(conns: &[Conn<'_>], a: &FailedConnect) -> Option<u16> {
         .iter()
         .filter(|c| c.client().ip() == a.client.ip() && c.server().ip() == a.server.ip())
         .filter(|c| c.server().port() != a.server.port() && c.synack())
-        .find(|c| c.first_ts().since(a.syn.ts).abs() <= 5_000_000_000)
+        .find(|c| c.first_ts().since(a.syn.ts).abs() <= BESIDE_NS)
         .map(|c| c.server().port())
 }

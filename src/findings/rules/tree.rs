@@ -110,10 +110,16 @@ pub fn check(conn: &SmbConnection, analysis: &Analysis) -> Vec<Finding> {
 /// Where the capture shows the same server demanding encryption.
 fn encryption_demanded(analysis: &Analysis, conn: &SmbConnection) -> Option<String> {
     let server = conn.conn.server.ip();
-    let seen = connections(analysis)
+    let live = connections(analysis)
         .iter()
         .filter(|c| c.server().ip() == server)
-        .find_map(|c| c.encryption())?;
+        .find_map(|c| c.encryption().map(|seen| (c.first().frame, seen)));
+    // Connections settled long ago leave only the first such sign per server.
+    let pruned = analysis.smb_pruned.encryption.get(&server).cloned();
+    let (_, seen) = match (live, pruned) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }?;
     Some(match seen {
         EncryptionSeen::Share { frame, path } => {
             format!("The same server marks share {path} ENCRYPT_DATA (frame {frame}).")
