@@ -221,7 +221,8 @@ pub fn flow_table(data: &[u8]) {
         corrupt: None,
         cut_frames: 0,
     };
-    let mut analyzer = Settling::new(SetupOptions::default(), ctx.clone(), true);
+    // Pruning from two settled summaries on, so that it runs on every input that settles any.
+    let mut analyzer = Settling::new(SetupOptions::default(), ctx.clone(), true).prune_from(2);
     let payload_pool: Vec<u8> = data.iter().rev().copied().collect();
     let mut ts = 1_700_000_000_000_000_000i64;
     let mut frame = 0;
