@@ -187,7 +187,10 @@ pub static CATALOG: [CatalogEntry; 18] = [
         explanation: "The client sent an SMB NEGOTIATE request and the capture ended before a \
             response or a close was seen. This is the start of a NEGOTIATE timeout (the server \
             holding the request, often because of antivirus or a filter driver), but the \
-            capture stopped too early to show how it ended.",
+            capture stopped too early to show how it ended. A client that closed the \
+            connection itself within a second of its NEGOTIATE, before any server could \
+            answer (scanners and probes do), is reported at info: that says nothing about the \
+            server.",
         remediation: &[
             "Capture again for longer: at least 60 seconds after the connection attempt, so \
              the reset or close is recorded.",
