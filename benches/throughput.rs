@@ -1,4 +1,4 @@
-//! End-to-end throughput on a generated capture (see `support/gen.rs`), layer by layer:
+//! End-to-end throughput on a generated capture (see `smbtriage::testkit::gen`), layer by layer:
 //!
 //! - `floor`: a bare pcap-parser loop, the fastest any reader can go;
 //! - `reader`: our [`CaptureReader`];
@@ -14,9 +14,7 @@
 //! `SMBTRIAGE_BENCH_MB` sets the capture size (default 64), `SMBTRIAGE_BENCH_DIR` where it is
 //! written (default: the system temp dir).
 
-#[allow(dead_code)]
-#[path = "support/gen.rs"]
-mod gen;
+use smbtriage::testkit::gen;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pcap_parser::{PcapBlockOwned, PcapError};

@@ -6,10 +6,7 @@
 //! without a Kerberos attempt, per client and server name (one info `kerberos-fallback-ntlm`
 //! each).
 
-// Shared with the benchmarks, which also use what this binary does not.
-#[allow(dead_code)]
-#[path = "../benches/support/gen.rs"]
-mod gen;
+use smbtriage::testkit::gen;
 
 use std::fs::File;
 use std::io::BufWriter;

@@ -19,4 +19,5 @@ pub mod proto;
 pub mod report;
 pub mod scan;
 pub mod setup;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -10,9 +10,7 @@
 
 // The benchmark's generator; this test uses only part of it.
 mod common;
-#[allow(dead_code)]
-#[path = "../benches/support/gen.rs"]
-mod gen;
+use smbtriage::testkit::gen;
 
 use common::captures_in;
 

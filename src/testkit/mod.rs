@@ -1,5 +1,7 @@
 //! Support for tests, fixtures and benchmarks, not part of the stable API: builds real capture
-//! files from code.
+//! files from code. Compiled only for the crate's own tests and with the `testkit` feature,
+//! which the tests, benches and examples turn on (a dev-dependency of the crate on itself): the
+//! library as built for users contains none of it.
 //!
 //! Contract:
 //! - Takes plain values (addresses, ports, payload bytes, timestamps) and emits bytes exactly as
@@ -12,7 +14,8 @@
 //! - Message builders produce the application bytes those packets carry: SMB1/SMB2/SMB3 and
 //!   NetBIOS ([`smb`]), SPNEGO/NTLMSSP/krb5 tokens ([`gss`]), Kerberos ([`krb`], on the DER
 //!   encoder [`der`]) and DNS ([`dns`]); each parses with `crate::proto` and with tshark.
-//! - [`scenarios`] assembles them into the named captures committed under `fixtures/`.
+//! - [`scenarios`] assembles them into the named captures committed under `fixtures/`, and
+//!   [`gen`] into large benchmark captures of any size.
 //! - Deterministic: no randomness and no wall clock. Default addresses, MACs and start time are
 //!   the constants below, so a fixture is byte-identical on every run.
 //! - Test support may panic on programmer errors (mixing IPv4 and IPv6 in one packet, a zero
@@ -24,6 +27,7 @@ mod conversation;
 pub mod der;
 pub mod dns;
 mod framing;
+pub mod gen;
 pub mod gss;
 pub mod ip;
 pub mod krb;

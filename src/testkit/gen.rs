@@ -13,12 +13,12 @@
 //! Kerberos, and log on with NTLMSSP without asking the KDC for a ticket. They make no error
 //! or warning, only the info `kerberos-fallback-ntlm`, once per (client, server name).
 
-use smbtriage::proto::ntstatus::NtStatus;
-use smbtriage::proto::smb2::Smb2Command;
-use smbtriage::testkit::gss::{self, NegState, NtlmAuth, NtlmServer};
-use smbtriage::testkit::krb::{self, KdcRep, KdcReq, KrbErr};
-use smbtriage::testkit::smb::{self, share_flags, share_type, Header, NegContext};
-use smbtriage::testkit::{
+use crate::proto::ntstatus::NtStatus;
+use crate::proto::smb2::Smb2Command;
+use crate::testkit::gss::{self, NegState, NtlmAuth, NtlmServer};
+use crate::testkit::krb::{self, KdcRep, KdcReq, KrbErr};
+use crate::testkit::smb::{self, share_flags, share_type, Header, NegContext};
+use crate::testkit::{
     dns, filler, krb_tcp_frame, nbss_frame, Linktype, Packet, PcapWriter, TcpConversation,
     Timestamp, UdpExchange, START,
 };
