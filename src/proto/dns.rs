@@ -12,10 +12,16 @@
 //! - Counts in the header are never used to pre-allocate; every length is checked against the
 //!   bytes present. Malformed input is a [`DnsError`] naming the section and offset; no input
 //!   can make these functions panic.
+//! - Fixed layouts are nom combinators; their errors become [`DnsError`]s where they are
+//!   called, located by how much of the message is left, so nom's types never leave the module.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use nom::bytes::complete::take;
+use nom::error::Error as NomError;
+use nom::number::complete::{be_u16, be_u8};
+use nom::Parser;
 use thiserror::Error;
 
 /// Most compression pointers followed while reading one name. Pointers must already point
@@ -23,7 +29,6 @@ use thiserror::Error;
 pub const MAX_POINTER_JUMPS: usize = 32;
 /// Longest name on the wire, length octets included (RFC 1035 §2.3.4).
 const MAX_NAME_LEN: usize = 255;
-const HEADER_LEN: usize = 12;
 /// Size of the length prefix of DNS over TCP (RFC 1035 §4.2.2).
 pub const TCP_LENGTH_PREFIX: usize = 2;
 
@@ -225,23 +230,24 @@ impl<'a> DnsMessage<'a> {
 /// Reads the TCP length prefix: the length of the message that follows it, or `None`
 /// until two bytes are available.
 pub fn tcp_message_len(input: &[u8]) -> Option<usize> {
-    match input {
-        [hi, lo, ..] => Some(usize::from(u16::from_be_bytes([*hi, *lo]))),
-        _ => None,
-    }
+    be_u16::<_, NomError<&[u8]>>(input)
+        .ok()
+        .map(|(_, len)| usize::from(len))
 }
 
 /// Parses one DNS message. Bytes after the last record counted in the header are ignored.
 pub fn parse_message(input: &[u8]) -> Result<DnsMessage<'_>, DnsError> {
-    let mut r = Reader { msg: input, pos: 0 };
-    let header = r.header()?;
+    let msg = Message(input);
+    let (mut rest, header) = msg.header(input)?;
     let mut questions = Vec::new();
     for _ in 0..header.qdcount {
-        questions.push(r.question()?);
+        let (after, question) = msg.question(rest)?;
+        questions.push(question);
+        rest = after;
     }
-    let answers = r.records(header.ancount, "answer")?;
-    let authorities = r.records(header.nscount, "authority")?;
-    let additionals = r.records(header.arcount, "additional")?;
+    let (rest, answers) = msg.records(rest, header.ancount, "answer")?;
+    let (rest, authorities) = msg.records(rest, header.nscount, "authority")?;
+    let (_, additionals) = msg.records(rest, header.arcount, "additional")?;
     Ok(DnsMessage {
         header,
         questions,
@@ -251,51 +257,51 @@ pub fn parse_message(input: &[u8]) -> Result<DnsMessage<'_>, DnsError> {
     })
 }
 
-/// A cursor over the whole message; names need the whole message for compression.
-struct Reader<'a> {
-    msg: &'a [u8],
-    pos: usize,
-}
+/// What every parser below returns: the input after the value, and the value.
+type Parsed<'a, T> = Result<(&'a [u8], T), DnsError>;
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DnsError> {
-        let truncated = DnsError::Truncated {
-            what,
-            offset: self.pos,
-        };
-        let end = self.pos.checked_add(n).ok_or(truncated.clone())?;
-        let bytes = self.msg.get(self.pos..end).ok_or(truncated)?;
-        self.pos = end;
-        Ok(bytes)
+/// The whole message: names need it for compression, and errors are located in it. Every
+/// `input` handed to its methods is a suffix of it.
+#[derive(Clone, Copy)]
+struct Message<'a>(&'a [u8]);
+
+impl<'a> Message<'a> {
+    /// Offset in the message of `rest`, one of its suffixes.
+    fn offset(self, rest: &[u8]) -> usize {
+        self.0.len().saturating_sub(rest.len())
     }
 
-    fn u16(&mut self, what: &'static str) -> Result<u16, DnsError> {
-        match self.take(2, what)? {
-            &[hi, lo] => Ok(u16::from_be_bytes([hi, lo])),
-            _ => Err(DnsError::Truncated {
+    /// Runs a fixed-layout nom parser; running out of bytes is a truncation located at the
+    /// start of the field the message ends inside.
+    fn fixed<O>(
+        self,
+        what: &'static str,
+        input: &'a [u8],
+        mut parser: impl Parser<&'a [u8], Output = O, Error = NomError<&'a [u8]>>,
+    ) -> Parsed<'a, O> {
+        parser.parse(input).map_err(|e| {
+            let at = match e {
+                nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
+                nom::Err::Incomplete(_) => input,
+            };
+            DnsError::Truncated {
                 what,
-                offset: self.pos,
-            }),
-        }
+                offset: self.offset(at),
+            }
+        })
     }
 
-    fn u32(&mut self, what: &'static str) -> Result<u32, DnsError> {
-        let hi = self.u16(what)?;
-        let lo = self.u16(what)?;
-        Ok((u32::from(hi) << 16) | u32::from(lo))
-    }
-
-    fn header(&mut self) -> Result<DnsHeader, DnsError> {
-        if self.msg.len() < HEADER_LEN {
-            return Err(DnsError::Truncated {
-                what: "header",
-                offset: 0,
-            });
-        }
-        let id = self.u16("header")?;
-        let flags = self.u16("header")?;
+    fn header(self, input: &'a [u8]) -> Parsed<'a, DnsHeader> {
+        // A short header is one error at its start, whichever field it ends in.
+        let (rest, (id, flags, qdcount, ancount, nscount, arcount)) =
+            (be_u16, be_u16, be_u16, be_u16, be_u16, be_u16)
+                .parse(input)
+                .map_err(|_: nom::Err<NomError<&[u8]>>| DnsError::Truncated {
+                    what: "header",
+                    offset: self.offset(input),
+                })?;
         let bit = |n: u16| flags & (1 << n) != 0;
-        Ok(DnsHeader {
+        let header = DnsHeader {
             id,
             response: bit(15),
             // Masked to 4 bits, so the narrowing cannot lose anything.
@@ -305,48 +311,53 @@ impl<'a> Reader<'a> {
             recursion_desired: bit(8),
             recursion_available: bit(7),
             rcode: Rcode((flags & 0x0f) as u8),
-            qdcount: self.u16("header")?,
-            ancount: self.u16("header")?,
-            nscount: self.u16("header")?,
-            arcount: self.u16("header")?,
-        })
+            qdcount,
+            ancount,
+            nscount,
+            arcount,
+        };
+        Ok((rest, header))
     }
 
-    fn question(&mut self) -> Result<Question, DnsError> {
-        let name = self.name("question")?;
-        Ok(Question {
+    fn question(self, input: &'a [u8]) -> Parsed<'a, Question> {
+        let (rest, name) = self.name(input, "question")?;
+        let (rest, (qtype, qclass)) = self.fixed("question", rest, (be_u16, be_u16))?;
+        let question = Question {
             name,
-            qtype: RrType(self.u16("question")?),
-            qclass: self.u16("question")?,
-        })
+            qtype: RrType(qtype),
+            qclass,
+        };
+        Ok((rest, question))
     }
 
     fn records(
-        &mut self,
+        self,
+        mut input: &'a [u8],
         count: u16,
         what: &'static str,
-    ) -> Result<Vec<ResourceRecord<'a>>, DnsError> {
+    ) -> Parsed<'a, Vec<ResourceRecord<'a>>> {
         let mut out = Vec::new();
         for _ in 0..count {
-            out.push(self.record(what)?);
+            let (rest, record) = self.record(input, what)?;
+            out.push(record);
+            input = rest;
         }
-        Ok(out)
+        Ok((input, out))
     }
 
-    fn record(&mut self, what: &'static str) -> Result<ResourceRecord<'a>, DnsError> {
-        let start = self.pos;
-        let name = self.name(what)?;
-        let rtype = RrType(self.u16(what)?);
-        let class = self.u16(what)?;
-        let ttl = self.u32(what)?;
-        let rdlength = usize::from(self.u16(what)?);
-        let rdata_start = self.pos;
-        let rdata = self.take(rdlength, what)?;
+    fn record(self, input: &'a [u8], what: &'static str) -> Parsed<'a, ResourceRecord<'a>> {
+        // Two halves, so a message cut inside the TTL is located at the half it lacks.
+        let ttl = (be_u16, be_u16).map(|(hi, lo)| (u32::from(hi) << 16) | u32::from(lo));
+        let (rest, name) = self.name(input, what)?;
+        let (rdata_at, (rtype, class, ttl, rdlength)) =
+            self.fixed(what, rest, (be_u16, be_u16, ttl, be_u16))?;
+        let (rest, rdata) = self.fixed(what, rdata_at, take(rdlength))?;
+        let rtype = RrType(rtype);
         let bad = DnsError::BadRdata {
             what,
-            offset: start,
+            offset: self.offset(input),
             rtype,
-            rdlength,
+            rdlength: usize::from(rdlength),
         };
         let data = match rtype {
             RrType::A => RData::A(Ipv4Addr::from(
@@ -356,60 +367,54 @@ impl<'a> Reader<'a> {
                 <[u8; 16]>::try_from(rdata).map_err(|_| bad.clone())?,
             )),
             RrType::CNAME => {
-                let mut inner = Reader {
-                    msg: self.msg,
-                    pos: rdata_start,
-                };
-                let target = inner.name(what)?;
+                let (after, target) = self.name(rdata_at, what)?;
                 // The name's own octets must lie inside the RDATA, even if it points elsewhere.
-                if inner.pos != self.pos {
+                if after.len() != rest.len() {
                     return Err(bad);
                 }
                 RData::Cname(target)
             }
             _ => RData::Other(rdata),
         };
-        Ok(ResourceRecord {
+        let record = ResourceRecord {
             name,
             rtype,
             class,
             ttl,
             data,
-        })
+        };
+        Ok((rest, record))
     }
 
-    /// Reads a possibly compressed name at the cursor, leaving the cursor after the name's
-    /// in-place octets. Labels are joined with `.` (the root is `.`); bytes that are not
-    /// printable ASCII, and `.` or `\` inside a label, are written as `\DDD`.
-    fn name(&mut self, what: &'static str) -> Result<String, DnsError> {
+    /// Reads a possibly compressed name, returning the input after the name's in-place
+    /// octets. Labels are joined with `.` (the root is `.`); bytes that are not printable
+    /// ASCII, and `.` or `\` inside a label, are written as `\DDD`.
+    fn name(self, input: &'a [u8], what: &'static str) -> Parsed<'a, String> {
+        let name_at = self.offset(input);
         let mut out = String::new();
-        let mut at = self.pos;
+        let mut at = name_at;
         // Start of the stretch being read: a pointer must land before it, which makes every
         // jump strictly backwards from all bytes read so far and so rules out loops.
-        let mut segment_start = self.pos;
-        let mut resume: Option<usize> = None;
+        let mut segment_start = name_at;
+        // Where the input resumes once the first pointer has been followed.
+        let mut resume: Option<&'a [u8]> = None;
         let mut jumps = 0;
         let mut wire_len = 0usize;
-        loop {
-            let truncated = DnsError::Truncated { what, offset: at };
-            let len = *self.msg.get(at).ok_or(truncated.clone())?;
+        let rest = loop {
+            let truncated = |_: nom::Err<NomError<&[u8]>>| DnsError::Truncated { what, offset: at };
+            let here = self.0.get(at..).unwrap_or_default();
+            let (rest, len) = be_u8(here).map_err(truncated)?;
             match len & 0xc0 {
-                0x00 if len == 0 => {
-                    resume.get_or_insert(at.saturating_add(1));
-                    break;
-                }
+                0x00 if len == 0 => break resume.unwrap_or(rest),
                 0x00 => {
-                    let label_len = usize::from(len);
-                    wire_len = wire_len.saturating_add(label_len + 1);
+                    wire_len = wire_len.saturating_add(usize::from(len) + 1);
                     if wire_len.saturating_add(1) > MAX_NAME_LEN {
                         return Err(DnsError::NameTooLong {
                             what,
-                            offset: self.pos,
+                            offset: name_at,
                         });
                     }
-                    let start = at.saturating_add(1);
-                    let end = start.saturating_add(label_len);
-                    let label = self.msg.get(start..end).ok_or(truncated)?;
+                    let (rest, label) = take(len).parse(rest).map_err(truncated)?;
                     if !out.is_empty() {
                         out.push('.');
                     }
@@ -421,12 +426,12 @@ impl<'a> Reader<'a> {
                             let _ = write!(out, "\\{b:03}");
                         }
                     }
-                    at = end;
+                    at = self.offset(rest);
                 }
                 0xc0 => {
-                    let low = *self.msg.get(at.saturating_add(1)).ok_or(truncated)?;
+                    let (rest, low) = be_u8(rest).map_err(truncated)?;
                     let target = (usize::from(len & 0x3f) << 8) | usize::from(low);
-                    resume.get_or_insert(at.saturating_add(2));
+                    resume.get_or_insert(rest);
                     jumps += 1;
                     if jumps > MAX_POINTER_JUMPS {
                         return Err(DnsError::TooManyPointers { what, offset: at });
@@ -449,12 +454,11 @@ impl<'a> Reader<'a> {
                     })
                 }
             }
-        }
-        self.pos = resume.unwrap_or(at);
+        };
         if out.is_empty() {
             out.push('.');
         }
-        Ok(out)
+        Ok((rest, out))
     }
 }
 
