@@ -17,6 +17,8 @@ use nom::number::complete::{be_u16, be_u24, be_u32, u8};
 use nom::Parser;
 use thiserror::Error;
 
+use crate::proto::wire::{offset_of, NomErr};
+
 /// Size of the session-service header.
 pub const HEADER_LEN: usize = 4;
 
@@ -214,14 +216,6 @@ pub fn parse_message(input: &[u8]) -> Result<(NbssMessage<'_>, usize), NbssError
         _ => NbssMessage::Keepalive,
     };
     Ok((message, header.record_len()))
-}
-
-/// nom's error on this module's input; it becomes an [`NbssError`] where a parser is run.
-type NomErr<'a> = nom::Err<nom::error::Error<&'a [u8]>>;
-
-/// Offset of `rest`, a suffix of `input`, from the start of `input`.
-fn offset_of(input: &[u8], rest: &[u8]) -> usize {
-    input.len().saturating_sub(rest.len())
 }
 
 fn header(input: &[u8]) -> Result<(&[u8], NbssHeader), NbssError> {
