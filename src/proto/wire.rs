@@ -1,11 +1,13 @@
 //! What the nom 8 record parsers share: running a parser for one field, locating it in the
 //! message, and the one shape a failed field takes before each layer makes it its own error.
 //!
-//! Contract: takes byte slices, borrows from them, allocates nothing. nom's error types stay
-//! inside `proto/`: a failed field becomes a [`Short`], located in the whole message, which
-//! each layer's error enum converts from.
+//! Contract: takes byte slices, borrows from them; only [`utf16le_lossy`] allocates (the
+//! `String` it returns). nom's error types stay inside `proto/`: a failed field becomes a
+//! [`Short`], located in the whole message, which each layer's error enum converts from.
 
+use nom::combinator::iterator;
 use nom::error::Error as NomError;
+use nom::number::complete::le_u16;
 use nom::Parser;
 
 /// nom's error on byte-slice input, as the parsers of `proto/` use it.
@@ -63,10 +65,25 @@ pub(crate) fn leading<'a, O>(
     parser.parse(bytes).ok().map(|(_, value)| value)
 }
 
+/// UTF-16LE text, unpaired surrogates replaced; a trailing odd byte is ignored.
+pub(crate) fn utf16le_lossy(bytes: &[u8]) -> String {
+    char::decode_utf16(iterator(bytes, le_u16::<_, NomError<&[u8]>>))
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use nom::number::complete::le_u32;
+
+    #[test]
+    fn utf16_is_lossy_and_ignores_an_odd_byte() {
+        assert_eq!(utf16le_lossy(b"N\x00A\x00S\x001\x00"), "NAS1");
+        assert_eq!(utf16le_lossy(b"N\x00A"), "N");
+        assert_eq!(utf16le_lossy(&[0x00, 0xd8, b'x', 0]), "\u{fffd}x");
+        assert_eq!(utf16le_lossy(&[]), "");
+    }
 
     #[test]
     fn short_fields_are_located_in_the_message() {
