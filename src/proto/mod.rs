@@ -8,3 +8,4 @@ pub mod nbss;
 pub mod ntstatus;
 pub mod smb1;
 pub mod smb2;
+mod wire;

@@ -10,7 +10,14 @@
 
 use std::fmt;
 
+use nom::bytes::complete::{tag, take};
+use nom::combinator::peek;
+use nom::multi::fill;
+use nom::number::complete::{be_u16, be_u24, be_u32, u8};
+use nom::Parser;
 use thiserror::Error;
+
+use crate::proto::wire::{offset_of, NomErr};
 
 /// Size of the session-service header.
 pub const HEADER_LEN: usize = 4;
@@ -163,125 +170,134 @@ pub enum NbssMessage<'a> {
 
 /// Reads the 4-byte header. Unknown types are an error: the caller is not at a record start.
 pub fn parse_header(input: &[u8]) -> Result<NbssHeader, NbssError> {
-    let bytes: [u8; HEADER_LEN] = match input.get(..HEADER_LEN) {
-        Some(b) => [b[0], b[1], b[2], b[3]],
-        None => {
-            return Err(NbssError::Incomplete {
-                needed: HEADER_LEN - input.len(),
-            })
-        }
-    };
-    let msg_type = NbssType(bytes[0]);
-    if msg_type.name().is_none() {
-        return Err(NbssError::UnknownType(bytes[0]));
-    }
-    let length = u32::from_be_bytes([0, bytes[1], bytes[2], bytes[3]]);
-    Ok(NbssHeader {
-        msg_type,
-        flags: bytes[1],
-        length,
-    })
+    header(input).map(|(_, header)| header)
 }
 
 /// Reads one whole record; returns it and the number of bytes it occupies.
 pub fn parse_message(input: &[u8]) -> Result<(NbssMessage<'_>, usize), NbssError> {
-    let header = parse_header(input)?;
-    let total = header.record_len();
-    let payload = match input.get(HEADER_LEN..total) {
-        Some(p) => p,
-        None => {
-            return Err(NbssError::Incomplete {
-                needed: total.saturating_sub(input.len()),
-            })
-        }
-    };
+    let (rest, header) = header(input)?;
+    let length = header.length as usize;
+    let (_, payload) = take(length)
+        .parse(rest)
+        .map_err(|_: NomErr<'_>| NbssError::Incomplete {
+            needed: length.saturating_sub(rest.len()),
+        })?;
     let message = match header.msg_type {
         NbssType::SESSION_MESSAGE => NbssMessage::SessionMessage(payload),
         NbssType::SESSION_REQUEST => {
-            let (called, used) = decode_name(payload, HEADER_LEN)?;
-            let rest = payload.get(used..).unwrap_or_default();
-            let (calling, _) = decode_name(rest, HEADER_LEN.saturating_add(used))?;
+            let (rest, called) = netbios_name(payload, HEADER_LEN)?;
+            let calling_at = HEADER_LEN.saturating_add(offset_of(payload, rest));
+            let (_, calling) = netbios_name(rest, calling_at)?;
             NbssMessage::SessionRequest { called, calling }
         }
         NbssType::POSITIVE_RESPONSE => NbssMessage::PositiveResponse,
-        NbssType::NEGATIVE_RESPONSE => match payload.first() {
-            Some(&code) => NbssMessage::NegativeResponse(NbssNegativeCode(code)),
-            None => {
-                return Err(NbssError::Malformed {
+        NbssType::NEGATIVE_RESPONSE => {
+            let (_, code) = u8
+                .parse(payload)
+                .map_err(|_: NomErr<'_>| NbssError::Malformed {
                     what: "negative session response error code",
                     offset: HEADER_LEN,
-                })
+                })?;
+            NbssMessage::NegativeResponse(NbssNegativeCode(code))
+        }
+        NbssType::RETARGET_RESPONSE => {
+            let (_, (ip, port)) =
+                (be_u32, be_u16)
+                    .parse(payload)
+                    .map_err(|_: NomErr<'_>| NbssError::Malformed {
+                        what: "retarget session response address",
+                        offset: HEADER_LEN,
+                    })?;
+            NbssMessage::RetargetResponse {
+                ip: ip.to_be_bytes(),
+                port,
             }
-        },
-        NbssType::RETARGET_RESPONSE => match payload.get(..6) {
-            Some(b) => NbssMessage::RetargetResponse {
-                ip: [b[0], b[1], b[2], b[3]],
-                port: u16::from_be_bytes([b[4], b[5]]),
-            },
-            None => {
-                return Err(NbssError::Malformed {
-                    what: "retarget session response address",
-                    offset: HEADER_LEN,
-                })
-            }
-        },
+        }
         _ => NbssMessage::Keepalive,
     };
-    Ok((message, total))
+    Ok((message, header.record_len()))
+}
+
+fn header(input: &[u8]) -> Result<(&[u8], NbssHeader), NbssError> {
+    // The flags byte is also the high byte of the 24-bit length (see the module doc).
+    let (rest, (msg_type, flags, length)) =
+        (u8, peek(u8), be_u24)
+            .parse(input)
+            .map_err(|_: NomErr<'_>| NbssError::Incomplete {
+                needed: HEADER_LEN.saturating_sub(input.len()),
+            })?;
+    let msg_type = NbssType(msg_type);
+    if msg_type.name().is_none() {
+        return Err(NbssError::UnknownType(msg_type.0));
+    }
+    let header = NbssHeader {
+        msg_type,
+        flags,
+        length,
+    };
+    Ok((rest, header))
 }
 
 /// Decodes one first-level encoded name (RFC 1001 14.1): a 32-byte label of half-bytes
-/// offset by 'A', then optional scope labels, then a zero byte. Returns bytes consumed.
-fn decode_name(input: &[u8], base: usize) -> Result<(NetbiosName, usize), NbssError> {
-    let malformed = |what, at: usize| NbssError::Malformed {
+/// offset by 'A', then optional scope labels, then a zero byte. `base` is the offset of
+/// `input` in the record, for errors.
+fn netbios_name(input: &[u8], base: usize) -> Result<(&[u8], NetbiosName), NbssError> {
+    let malformed = |what, rest: &[u8]| NbssError::Malformed {
         what,
-        offset: base.saturating_add(at),
+        offset: base.saturating_add(offset_of(input, rest)),
     };
-    if input.first() != Some(&32) {
-        return Err(malformed("NetBIOS name length", 0));
-    }
-    let encoded = input
-        .get(1..33)
-        .ok_or_else(|| malformed("NetBIOS name", 1))?;
+    let (rest, _) = tag(&[32u8][..])
+        .parse(input)
+        .map_err(|_: NomErr<'_>| malformed("NetBIOS name length", input))?;
+    let (mut rest, encoded) = take(32usize)
+        .parse(rest)
+        .map_err(|_: NomErr<'_>| malformed("NetBIOS name", rest))?;
+    let half_bytes = (u8, u8).map_opt(|(hi, lo)| {
+        let (hi, lo) = (hi.wrapping_sub(b'A'), lo.wrapping_sub(b'A'));
+        (hi <= 15 && lo <= 15).then_some((hi << 4) | lo)
+    });
     let mut raw = [0u8; 16];
-    for (i, pair) in encoded.chunks_exact(2).enumerate() {
-        let hi = pair[0].wrapping_sub(b'A');
-        let lo = pair[1].wrapping_sub(b'A');
-        if hi > 15 || lo > 15 {
-            return Err(malformed("NetBIOS name half-byte", 1 + 2 * i));
-        }
-        raw[i] = (hi << 4) | lo;
-    }
-    let mut pos = 33;
+    fill(half_bytes, &mut raw)
+        .parse(encoded)
+        .map_err(|e: NomErr<'_>| {
+            // The pair that failed: `encoded` starts one byte into the name.
+            let left = match e {
+                nom::Err::Error(e) | nom::Err::Failure(e) => e.input.len(),
+                nom::Err::Incomplete(_) => 0,
+            };
+            NbssError::Malformed {
+                what: "NetBIOS name half-byte",
+                offset: base.saturating_add(1 + encoded.len().saturating_sub(left)),
+            }
+        })?;
     let mut labels: Vec<String> = Vec::new();
     loop {
-        let len = *input
-            .get(pos)
-            .ok_or_else(|| malformed("NetBIOS scope", pos))? as usize;
-        pos += 1;
+        let (after_len, len) = u8
+            .parse(rest)
+            .map_err(|_: NomErr<'_>| malformed("NetBIOS scope", rest))?;
         if len == 0 {
+            rest = after_len;
             break;
         }
         // Labels are at most 63 bytes (DNS rules); anything larger is a compression pointer
         // or garbage, neither of which a session request carries.
         if len > 63 {
-            return Err(malformed("NetBIOS scope label length", pos - 1));
+            return Err(malformed("NetBIOS scope label length", rest));
         }
-        let label = input
-            .get(pos..pos.saturating_add(len))
-            .ok_or_else(|| malformed("NetBIOS scope label", pos))?;
+        let (after_label, label) = take(len)
+            .parse(after_len)
+            .map_err(|_: NomErr<'_>| malformed("NetBIOS scope label", after_len))?;
         labels.push(String::from_utf8_lossy(label).into_owned());
-        pos += len;
+        rest = after_label;
     }
-    let name = String::from_utf8_lossy(&raw[..15]).trim_end().to_string();
-    Ok((
-        NetbiosName {
-            name,
-            suffix: raw[15],
-            scope: labels.join("."),
-        },
-        pos,
-    ))
+    let [name @ .., suffix] = raw;
+    let name = String::from_utf8_lossy(&name).trim_end().to_string();
+    let name = NetbiosName {
+        name,
+        suffix,
+        scope: labels.join("."),
+    };
+    Ok((rest, name))
 }
 
 #[cfg(test)]

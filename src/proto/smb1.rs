@@ -12,9 +12,15 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use nom::bytes::complete::{tag, take, take_until};
+use nom::multi::many0;
+use nom::number::complete::{le_u16, le_u32, u8};
+use nom::sequence::{delimited, preceded};
+use nom::Parser;
 use thiserror::Error;
 
 use crate::proto::ntstatus::NtStatus;
+use crate::proto::wire::{field, leading, offset_of, NomErr, Short};
 
 /// `\xffSMB`.
 pub const PROTOCOL_ID: [u8; 4] = [0xFF, b'S', b'M', b'B'];
@@ -176,78 +182,93 @@ pub const NO_DIALECT: u16 = 0xFFFF;
 
 /// Parses one SMB1 message.
 pub fn parse(buf: &[u8]) -> Result<Smb1Message<'_>, Smb1Error> {
-    if buf.get(..4) != Some(&PROTOCOL_ID[..]) {
-        if buf.len() < 4 {
-            return Err(truncated(buf, 0, HEADER_LEN, "SMB1 header"));
-        }
+    // A header the message ends inside is one error at its start, whichever field it ends in.
+    let short = |_: NomErr<'_>| Smb1Error::from(Short::at(buf, 0, HEADER_LEN, "SMB1 header"));
+    let (rest, magic) = take(PROTOCOL_ID.len()).parse(buf).map_err(short)?;
+    if magic != PROTOCOL_ID {
         return Err(Smb1Error::BadMagic);
     }
-    let h = buf
-        .get(..HEADER_LEN)
-        .ok_or_else(|| truncated(buf, 0, HEADER_LEN, "SMB1 header"))?;
-    let flags2 = le16(h, 10).unwrap_or_default();
+    let (body, (command, status, flags, flags2, pid_high, _signature, _reserved)) =
+        (u8, le_u32, u8, le_u16, le_u16, take(8usize), le_u16)
+            .parse(rest)
+            .map_err(short)?;
+    let (body, (tid, pid_low, uid, mid)) = (le_u16, le_u16, le_u16, le_u16)
+        .parse(body)
+        .map_err(short)?;
     let status = if flags2 & FLAGS2_NT_STATUS != 0 {
-        Smb1Status::Nt(NtStatus(le32(h, 5).unwrap_or_default()))
+        Smb1Status::Nt(NtStatus(status))
     } else {
+        // ErrorClass, a reserved byte, then the 16-bit ErrorCode.
         Smb1Status::Dos {
-            class: h.get(5).copied().unwrap_or_default(),
-            code: le16(h, 7).unwrap_or_default(),
+            class: status as u8,
+            code: (status >> 16) as u16,
         }
     };
     let header = Smb1Header {
-        command: Smb1Command(h.get(4).copied().unwrap_or_default()),
+        command: Smb1Command(command),
         status,
-        flags: h.get(9).copied().unwrap_or_default(),
+        flags,
         flags2,
-        pid: (u32::from(le16(h, 12).unwrap_or_default()) << 16)
-            | u32::from(le16(h, 26).unwrap_or_default()),
-        tid: le16(h, 24).unwrap_or_default(),
-        uid: le16(h, 28).unwrap_or_default(),
-        mid: le16(h, 30).unwrap_or_default(),
+        pid: (u32::from(pid_high) << 16) | u32::from(pid_low),
+        tid,
+        uid,
+        mid,
     };
     Ok(Smb1Message {
         header,
-        body: parse_body(&header, buf),
+        body: parse_body(&header, buf, body),
     })
 }
 
-fn parse_body<'a>(header: &Smb1Header, buf: &'a [u8]) -> Result<Smb1Body<'a>, Smb1Error> {
-    let word_count = *buf
-        .get(HEADER_LEN)
-        .ok_or_else(|| truncated(buf, HEADER_LEN, 1, "SMB1 WordCount"))?;
-    let words_start = HEADER_LEN + 1;
+/// `body` is what follows the header in `buf`.
+fn parse_body<'a>(
+    header: &Smb1Header,
+    buf: &'a [u8],
+    body: &'a [u8],
+) -> Result<Smb1Body<'a>, Smb1Error> {
+    let (rest, word_count) = field(buf, body, "SMB1 WordCount", 1, u8)?;
     let words_len = usize::from(word_count) * 2;
-    let words = slice(buf, words_start, words_len, "SMB1 parameter words")?;
-    let bc_at = words_start + words_len;
-    let byte_count =
-        usize::from(le16(buf, bc_at).ok_or_else(|| truncated(buf, bc_at, 2, "SMB1 ByteCount"))?);
-    let bytes_at = bc_at + 2;
-    let bytes = slice(buf, bytes_at, byte_count, "SMB1 data bytes")?;
+    let (rest, words) = field(
+        buf,
+        rest,
+        "SMB1 parameter words",
+        words_len,
+        take(words_len),
+    )?;
+    let (rest, byte_count) = field(buf, rest, "SMB1 ByteCount", 2, le_u16)?;
+    let byte_count = usize::from(byte_count);
+    let bytes_at = offset_of(buf, rest);
+    let (_, bytes) = field(buf, rest, "SMB1 data bytes", byte_count, take(byte_count))?;
     let response = header.is_response();
     let extended = header.flags2 & FLAGS2_EXTENDED_SECURITY != 0;
+    // The blob leads the data bytes; its length is a parameter word, never trusted.
+    let security_blob = |len: u16| {
+        let len = usize::from(len);
+        take(len)
+            .parse(bytes)
+            .map(|(_, blob)| blob)
+            .map_err(|_: NomErr<'_>| Smb1Error::Truncated {
+                what: "SESSION_SETUP_ANDX security blob",
+                offset: bytes_at,
+                needed: len,
+                available: bytes.len(),
+            })
+    };
     Ok(match (header.command, response, word_count) {
         (Smb1Command::NEGOTIATE, false, _) => Smb1Body::NegotiateRequest {
             dialects: dialect_strings(bytes),
         },
         (Smb1Command::NEGOTIATE, true, 1..) => Smb1Body::NegotiateResponse {
             word_count,
-            dialect_index: le16(words, 0).unwrap_or_default(),
+            dialect_index: word(words, 0),
         },
-        (Smb1Command::SESSION_SETUP_ANDX, false, 12) if extended => {
-            let len = usize::from(le16(words, 14).unwrap_or_default());
-            Smb1Body::SessionSetupRequest {
-                security_blob: slice(bytes, 0, len, "SESSION_SETUP_ANDX security blob")
-                    .map_err(|e| shift(e, bytes_at))?,
-            }
-        }
-        (Smb1Command::SESSION_SETUP_ANDX, true, 4) if extended => {
-            let len = usize::from(le16(words, 6).unwrap_or_default());
-            Smb1Body::SessionSetupResponse {
-                action: le16(words, 4).unwrap_or_default(),
-                security_blob: slice(bytes, 0, len, "SESSION_SETUP_ANDX security blob")
-                    .map_err(|e| shift(e, bytes_at))?,
-            }
-        }
+        (Smb1Command::SESSION_SETUP_ANDX, false, 12) if extended => Smb1Body::SessionSetupRequest {
+            security_blob: security_blob(word(words, 7))?,
+        },
+        (Smb1Command::SESSION_SETUP_ANDX, true, 4) if extended => Smb1Body::SessionSetupResponse {
+            action: word(words, 2),
+            security_blob: security_blob(word(words, 3))?,
+        },
         _ => Smb1Body::Other {
             word_count,
             words,
@@ -256,71 +277,31 @@ fn parse_body<'a>(header: &Smb1Header, buf: &'a [u8]) -> Result<Smb1Body<'a>, Sm
     })
 }
 
+/// Parameter word `n`; the callers have checked WordCount, so the 0 for a missing word is
+/// never what they get.
+fn word(words: &[u8], n: usize) -> u16 {
+    leading(words, preceded(take(n.saturating_mul(2)), le_u16)).unwrap_or_default()
+}
+
 /// Splits `0x02 "name" 0x00` entries; stops at the first entry without a terminator.
 fn dialect_strings(bytes: &[u8]) -> Vec<Cow<'_, str>> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while let Some((&format, tail)) = rest.split_first() {
-        // BufferFormat 0x02 marks a dialect string; anything else ends the list.
-        if format != 0x02 {
-            break;
-        }
-        let Some(end) = tail.iter().position(|&b| b == 0) else {
-            break;
-        };
-        out.push(String::from_utf8_lossy(tail.get(..end).unwrap_or_default()));
-        rest = tail.get(end + 1..).unwrap_or_default();
-    }
-    out
+    // BufferFormat 0x02 marks a dialect string; anything else ends the list.
+    let dialect = delimited(tag(&[0x02][..]), take_until(&[0][..]), tag(&[0][..]))
+        .map(String::from_utf8_lossy);
+    many0(dialect)
+        .parse(bytes)
+        .map_or_else(|_: NomErr<'_>| Vec::new(), |(_, dialects)| dialects)
 }
 
-fn slice<'a>(
-    buf: &'a [u8],
-    at: usize,
-    len: usize,
-    what: &'static str,
-) -> Result<&'a [u8], Smb1Error> {
-    at.checked_add(len)
-        .and_then(|end| buf.get(at..end))
-        .ok_or_else(|| truncated(buf, at, len, what))
-}
-
-fn truncated(buf: &[u8], offset: usize, needed: usize, what: &'static str) -> Smb1Error {
-    Smb1Error::Truncated {
-        what,
-        offset,
-        needed,
-        available: buf.len().saturating_sub(offset),
-    }
-}
-
-fn shift(err: Smb1Error, by: usize) -> Smb1Error {
-    match err {
+impl From<Short> for Smb1Error {
+    fn from(s: Short) -> Self {
         Smb1Error::Truncated {
-            what,
-            offset,
-            needed,
-            available,
-        } => Smb1Error::Truncated {
-            what,
-            offset: offset.saturating_add(by),
-            needed,
-            available,
-        },
-        other => other,
+            what: s.what,
+            offset: s.offset,
+            needed: s.needed,
+            available: s.available,
+        }
     }
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
 }
 
 #[cfg(test)]

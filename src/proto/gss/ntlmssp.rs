@@ -9,7 +9,14 @@
 
 use std::fmt;
 
+use nom::bytes::complete::{tag, take};
+use nom::combinator::{opt, rest};
+use nom::number::complete::{le_u16, le_u32, le_u64};
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
 use thiserror::Error;
+
+use crate::proto::wire::{field, leading, utf16le_lossy, NomErr, Short};
 
 /// `NTLMSSP\0`.
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -124,12 +131,12 @@ impl AvPair<'_> {
 
     /// The value as a little-endian u32 (MsvAvFlags).
     pub fn as_u32(&self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.value.get(..4)?.try_into().ok()?))
+        leading(self.value, le_u32)
     }
 
     /// The value as a little-endian u64 (MsvAvTimestamp, a FILETIME).
     pub fn as_u64(&self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.value.get(..8)?.try_into().ok()?))
+        leading(self.value, le_u64)
     }
 }
 
@@ -203,20 +210,22 @@ impl<'a> Iterator for AvPairIter<'a> {
         if self.done || self.rest.is_empty() {
             return None;
         }
-        let (Some(id), Some(len)) = (le16(self.rest, 0), le16(self.rest, 2)) else {
+        let id_len: IResult<&[u8], (u16, u16)> = (le_u16, le_u16).parse(self.rest);
+        let Ok((value_at, (id, len))) = id_len else {
             self.done = true;
             return Some(Err(self.truncated(4)));
         };
-        let len = usize::from(len);
         if id == AvId::EOL.0 {
             self.done = true;
             return None;
         }
-        let Some(value) = self.rest.get(4..4 + len) else {
+        let len = usize::from(len);
+        let value: IResult<&[u8], &[u8]> = take(len).parse(value_at);
+        let Ok((rest, value)) = value else {
             self.done = true;
             return Some(Err(self.truncated(4 + len)));
         };
-        self.rest = self.rest.get(4 + len..).unwrap_or_default();
+        self.rest = rest;
         self.offset = self.offset.saturating_add(4 + len);
         Some(Ok(AvPair {
             id: AvId(id),
@@ -309,14 +318,25 @@ impl<'a> NtlmAuthenticate<'a> {
         if self.ntlm_version() != NtlmVersion::V2 {
             return None;
         }
-        let r = self.nt_response;
         // NTProofStr(16), RespType, HiRespType, Reserved(6), TimeStamp(8), ChallengeFromClient(8),
         // Reserved(4), then the AV pairs.
+        let (nt_proof_str, _types_reserved, timestamp, client_challenge, _reserved, av_pairs) =
+            leading(
+                self.nt_response,
+                (
+                    take(16usize),
+                    take(8usize),
+                    le_u64,
+                    bytes8,
+                    take(4usize),
+                    rest,
+                ),
+            )?;
         Some(Ntlmv2Response {
-            nt_proof_str: r.get(..16)?,
-            timestamp: u64::from_le_bytes(r.get(24..32)?.try_into().ok()?),
-            client_challenge: r.get(32..40)?.try_into().ok()?,
-            av_pairs: AvPairs(r.get(44..)?),
+            nt_proof_str,
+            timestamp,
+            client_challenge,
+            av_pairs: AvPairs(av_pairs),
         })
     }
 }
@@ -336,34 +356,57 @@ pub fn is_ntlmssp(buf: &[u8]) -> bool {
 
 /// Parses one NTLMSSP message.
 pub fn parse(buf: &[u8]) -> Result<NtlmMessage<'_>, NtlmsspError> {
-    if !is_ntlmssp(buf) {
-        return Err(NtlmsspError::BadSignature);
-    }
-    match need_u32(buf, 8, "message type")? {
-        1 => parse_negotiate(buf).map(NtlmMessage::Negotiate),
-        2 => parse_challenge(buf).map(NtlmMessage::Challenge),
-        3 => parse_authenticate(buf).map(NtlmMessage::Authenticate),
+    let (rest, _) = tag(&SIGNATURE[..])
+        .parse(buf)
+        .map_err(|_: NomErr<'_>| NtlmsspError::BadSignature)?;
+    let (rest, message_type) = field(buf, rest, "message type", 4, le_u32)?;
+    match message_type {
+        1 => parse_negotiate(buf, rest).map(NtlmMessage::Negotiate),
+        2 => parse_challenge(buf, rest).map(NtlmMessage::Challenge),
+        3 => parse_authenticate(buf, rest).map(NtlmMessage::Authenticate),
         other => Err(NtlmsspError::UnknownType(other)),
     }
 }
 
-fn parse_negotiate(buf: &[u8]) -> Result<NtlmNegotiate, NtlmsspError> {
-    let flags = NtlmFlags(need_u32(buf, 12, "NEGOTIATE flags")?);
-    // Old clients send a 16-byte NEGOTIATE without the name fields; tolerate it.
-    let oem = |supplied: NtlmFlags, at: usize, what| -> Result<Option<String>, NtlmsspError> {
+/// `rest` is what follows the message type in `buf`, here and in the other message parsers.
+fn parse_negotiate<'a>(buf: &'a [u8], rest: &'a [u8]) -> Result<NtlmNegotiate, NtlmsspError> {
+    let (rest, flags) = field(buf, rest, "NEGOTIATE flags", 4, le_u32)?;
+    let flags = NtlmFlags(flags);
+    // Old clients send a 16-byte NEGOTIATE without the name fields; tolerate it. Each of
+    // these fixed fields is there only when all before it are.
+    let (domain_field, workstation_field, version) =
+        leading(rest, (opt(payload_field), opt(payload_field), opt(bytes8))).unwrap_or_default();
+    let oem = |supplied: NtlmFlags,
+               field: Option<PayloadField>,
+               at: usize,
+               what|
+     -> Result<Option<String>, NtlmsspError> {
         if !flags.contains(supplied) {
             return Ok(None);
         }
-        let field = payload(buf, at, what)?;
-        Ok(Some(String::from_utf8_lossy(field).into_owned()))
+        let field = field.ok_or_else(|| Short::at(buf, at, 8, what))?;
+        Ok(Some(
+            String::from_utf8_lossy(field.resolve(buf, what)?).into_owned(),
+        ))
     };
-    let domain = oem(NtlmFlags::OEM_DOMAIN_SUPPLIED, 16, "NEGOTIATE domain")?;
+    let domain = oem(
+        NtlmFlags::OEM_DOMAIN_SUPPLIED,
+        domain_field,
+        16,
+        "NEGOTIATE domain",
+    )?;
     let workstation = oem(
         NtlmFlags::OEM_WORKSTATION_SUPPLIED,
+        workstation_field,
         24,
         "NEGOTIATE workstation",
     )?;
-    let version = version_if(buf, flags, 32, &[(16, 24)]);
+    let version = version_if(
+        flags,
+        version,
+        32,
+        first_payload_offset(buf, &[domain_field]),
+    );
     Ok(NtlmNegotiate {
         flags,
         domain,
@@ -372,20 +415,29 @@ fn parse_negotiate(buf: &[u8]) -> Result<NtlmNegotiate, NtlmsspError> {
     })
 }
 
-fn parse_challenge(buf: &[u8]) -> Result<NtlmChallenge<'_>, NtlmsspError> {
-    let flags = NtlmFlags(need_u32(buf, 20, "CHALLENGE flags")?);
-    let target_name = decode_name(payload(buf, 12, "CHALLENGE target name")?, flags);
-    let server_challenge = buf
-        .get(24..32)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| truncated(buf, 24, 8, "CHALLENGE server challenge"))?;
-    // TargetInfo fields arrived with NTLMv2; a short message simply has none.
-    let target_info = if buf.len() >= 48 {
-        AvPairs(payload(buf, 40, "CHALLENGE target info")?)
-    } else {
-        AvPairs::default()
+fn parse_challenge<'a>(buf: &'a [u8], rest: &'a [u8]) -> Result<NtlmChallenge<'a>, NtlmsspError> {
+    let (rest, (target_name_field, flags)) = (payload_field, le_u32)
+        .parse(rest)
+        .map_err(|_: NomErr<'_>| Short::at(buf, 20, 4, "CHALLENGE flags"))?;
+    let flags = NtlmFlags(flags);
+    let target_name = decode_name(
+        target_name_field.resolve(buf, "CHALLENGE target name")?,
+        flags,
+    );
+    let (rest, server_challenge) = field(buf, rest, "CHALLENGE server challenge", 8, bytes8)?;
+    // TargetInfo fields arrived with NTLMv2 (after 8 reserved bytes); a short message simply
+    // has none, and then no version either.
+    let (target_info_field, version) =
+        match leading(rest, preceded(take(8usize), (payload_field, opt(bytes8)))) {
+            Some((field, version)) => (Some(field), version),
+            None => (None, None),
+        };
+    let target_info = match target_info_field {
+        Some(field) => AvPairs(field.resolve(buf, "CHALLENGE target info")?),
+        None => AvPairs::default(),
     };
-    let version = version_if(buf, flags, 48, &[(12, 56), (40, 56)]);
+    let first = first_payload_offset(buf, &[Some(target_name_field), target_info_field]);
+    let version = version_if(flags, version, 48, first);
     Ok(NtlmChallenge {
         target_name,
         flags,
@@ -395,28 +447,48 @@ fn parse_challenge(buf: &[u8]) -> Result<NtlmChallenge<'_>, NtlmsspError> {
     })
 }
 
-fn parse_authenticate(buf: &[u8]) -> Result<NtlmAuthenticate<'_>, NtlmsspError> {
-    let flags = NtlmFlags(need_u32(buf, 60, "AUTHENTICATE flags")?);
-    let lm_response = payload(buf, 12, "AUTHENTICATE LM response")?;
-    let nt_response = payload(buf, 20, "AUTHENTICATE NT response")?;
-    let domain = decode_name(payload(buf, 28, "AUTHENTICATE domain")?, flags);
-    let user = decode_name(payload(buf, 36, "AUTHENTICATE user")?, flags);
-    let workstation = decode_name(payload(buf, 44, "AUTHENTICATE workstation")?, flags);
-    let encrypted_session_key = payload(buf, 52, "AUTHENTICATE session key")?;
+fn parse_authenticate<'a>(
+    buf: &'a [u8],
+    rest: &'a [u8],
+) -> Result<NtlmAuthenticate<'a>, NtlmsspError> {
+    let mut fields = (
+        payload_field,
+        payload_field,
+        payload_field,
+        payload_field,
+        payload_field,
+        payload_field,
+        le_u32,
+    );
+    let (rest, (lm, nt, domain, user, workstation, key, flags)) = fields
+        .parse(rest)
+        .map_err(|_: NomErr<'_>| Short::at(buf, 60, 4, "AUTHENTICATE flags"))?;
+    let flags = NtlmFlags(flags);
+    let lm_response = lm.resolve(buf, "AUTHENTICATE LM response")?;
+    let nt_response = nt.resolve(buf, "AUTHENTICATE NT response")?;
+    let domain_name = decode_name(domain.resolve(buf, "AUTHENTICATE domain")?, flags);
+    let user_name = decode_name(user.resolve(buf, "AUTHENTICATE user")?, flags);
+    let workstation_name =
+        decode_name(workstation.resolve(buf, "AUTHENTICATE workstation")?, flags);
+    let encrypted_session_key = key.resolve(buf, "AUTHENTICATE session key")?;
     // Version and MIC are optional fixed fields: present only if the payload starts after them.
-    let first = first_payload_offset(buf, &[12, 20, 28, 36, 44, 52]);
+    let first = first_payload_offset(buf, &[lm, nt, domain, user, workstation, key].map(Some));
     let version = if first >= 72 {
-        buf.get(64..72).and_then(|s| s.try_into().ok())
+        leading(rest, bytes8)
     } else {
         None
     };
-    let mic = if first >= 88 { buf.get(72..88) } else { None };
+    let mic = if first >= 88 {
+        leading(rest, preceded(take(8usize), take(16usize)))
+    } else {
+        None
+    };
     Ok(NtlmAuthenticate {
         lm_response,
         nt_response,
-        domain,
-        user,
-        workstation,
+        domain: domain_name,
+        user: user_name,
+        workstation: workstation_name,
         encrypted_session_key,
         flags,
         version,
@@ -424,60 +496,61 @@ fn parse_authenticate(buf: &[u8]) -> Result<NtlmAuthenticate<'_>, NtlmsspError> 
     })
 }
 
-/// Version is present when the VERSION flag is set and the payload leaves room for it.
-fn version_if(
-    buf: &[u8],
-    flags: NtlmFlags,
-    at: usize,
-    fields: &[(usize, usize)],
-) -> Option<[u8; 8]> {
-    if !flags.contains(NtlmFlags::VERSION) {
-        return None;
-    }
-    let first = first_payload_offset(buf, &fields.iter().map(|f| f.0).collect::<Vec<_>>());
-    if first < at + 8 {
-        return None;
-    }
-    buf.get(at..at + 8).and_then(|s| s.try_into().ok())
+/// A payload field's fixed part: (Len, MaxLen, Offset), the offset counted from the signature.
+#[derive(Debug, Clone, Copy)]
+struct PayloadField {
+    len: u16,
+    offset: u32,
 }
 
-/// Smallest offset among non-empty (len, maxlen, offset) fields, or the message length.
-fn first_payload_offset(buf: &[u8], fields: &[usize]) -> usize {
+impl PayloadField {
+    /// The bytes it points at in `buf`, checked against the bytes there are.
+    fn resolve<'a>(self, buf: &'a [u8], what: &'static str) -> Result<&'a [u8], NtlmsspError> {
+        let len = usize::from(self.len);
+        if len == 0 {
+            return Ok(&[]);
+        }
+        let offset = self.offset as usize;
+        let (_, bytes) = preceded(take(offset), take(len))
+            .parse(buf)
+            .map_err(|_: NomErr<'_>| Short::at(buf, offset, len, what))?;
+        Ok(bytes)
+    }
+}
+
+fn payload_field(input: &[u8]) -> IResult<&[u8], PayloadField> {
+    (le_u16, le_u16, le_u32)
+        .map(|(len, _max_len, offset)| PayloadField { len, offset })
+        .parse(input)
+}
+
+/// Eight bytes as an array (challenges, the version).
+fn bytes8(input: &[u8]) -> IResult<&[u8], [u8; 8]> {
+    take(8usize)
+        .map_opt(|b: &[u8]| b.try_into().ok())
+        .parse(input)
+}
+
+/// Version is present when the VERSION flag is set and the payload, starting at `first`,
+/// leaves room for it at `at`.
+fn version_if(
+    flags: NtlmFlags,
+    version: Option<[u8; 8]>,
+    at: usize,
+    first: usize,
+) -> Option<[u8; 8]> {
+    version.filter(|_| flags.contains(NtlmFlags::VERSION) && first >= at + 8)
+}
+
+/// Smallest offset among the non-empty fields given, or the message length.
+fn first_payload_offset(buf: &[u8], fields: &[Option<PayloadField>]) -> usize {
     fields
         .iter()
-        .filter_map(|&at| {
-            let len = le16(buf, at)?;
-            (len > 0).then(|| le32(buf, at + 4).map(|o| o as usize))?
-        })
+        .flatten()
+        .filter(|f| f.len > 0)
+        .map(|f| f.offset as usize)
         .min()
         .unwrap_or(buf.len())
-}
-
-/// Resolves the 8-byte (Len, MaxLen, Offset) field at `at`.
-fn payload<'a>(buf: &'a [u8], at: usize, what: &'static str) -> Result<&'a [u8], NtlmsspError> {
-    let len = le16(buf, at).ok_or_else(|| truncated(buf, at, 8, what))?;
-    let offset = le32(buf, at + 4).ok_or_else(|| truncated(buf, at, 8, what))? as usize;
-    let len = usize::from(len);
-    if len == 0 {
-        return Ok(&[]);
-    }
-    offset
-        .checked_add(len)
-        .and_then(|end| buf.get(offset..end))
-        .ok_or_else(|| truncated(buf, offset, len, what))
-}
-
-fn truncated(buf: &[u8], offset: usize, needed: usize, what: &'static str) -> NtlmsspError {
-    NtlmsspError::Truncated {
-        what,
-        offset,
-        needed,
-        available: buf.len().saturating_sub(offset),
-    }
-}
-
-fn need_u32(buf: &[u8], at: usize, what: &'static str) -> Result<u32, NtlmsspError> {
-    le32(buf, at).ok_or_else(|| truncated(buf, at, 4, what))
 }
 
 fn decode_name(bytes: &[u8], flags: NtlmFlags) -> String {
@@ -488,23 +561,15 @@ fn decode_name(bytes: &[u8], flags: NtlmFlags) -> String {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn utf16le_lossy(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+impl From<Short> for NtlmsspError {
+    fn from(s: Short) -> Self {
+        NtlmsspError::Truncated {
+            what: s.what,
+            offset: s.offset,
+            needed: s.needed,
+            available: s.available,
+        }
+    }
 }
 
 #[cfg(test)]
