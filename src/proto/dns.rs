@@ -24,6 +24,8 @@ use nom::number::complete::{be_u16, be_u8};
 use nom::Parser;
 use thiserror::Error;
 
+use crate::proto::code_table::code_table;
+
 /// Most compression pointers followed while reading one name. Pointers must already point
 /// backwards, which ends every chain; this caps the work a long crafted chain can cause.
 pub const MAX_POINTER_JUMPS: usize = 32;
@@ -68,79 +70,32 @@ pub enum DnsError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RrType(pub u16);
 
-impl RrType {
-    pub const A: RrType = RrType(1);
-    pub const NS: RrType = RrType(2);
-    pub const CNAME: RrType = RrType(5);
-    pub const SOA: RrType = RrType(6);
-    pub const PTR: RrType = RrType(12);
-    pub const MX: RrType = RrType(15);
-    pub const TXT: RrType = RrType(16);
-    pub const AAAA: RrType = RrType(28);
-    pub const SRV: RrType = RrType(33);
-    pub const OPT: RrType = RrType(41);
-    pub const ANY: RrType = RrType(255);
-
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            RrType::A => "A",
-            RrType::NS => "NS",
-            RrType::CNAME => "CNAME",
-            RrType::SOA => "SOA",
-            RrType::PTR => "PTR",
-            RrType::MX => "MX",
-            RrType::TXT => "TXT",
-            RrType::AAAA => "AAAA",
-            RrType::SRV => "SRV",
-            RrType::OPT => "OPT",
-            RrType::ANY => "ANY",
-            _ => return None,
-        })
-    }
-}
-
-impl std::fmt::Display for RrType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "TYPE{}", self.0),
-        }
-    }
-}
+code_table!(RrType, unknown = "TYPE{}", {
+    A = 1,
+    NS = 2,
+    CNAME = 5,
+    SOA = 6,
+    PTR = 12,
+    MX = 15,
+    TXT = 16,
+    AAAA = 28,
+    SRV = 33,
+    OPT = 41,
+    ANY = 255,
+});
 
 /// A response code (RCODE, RFC 1035 §4.1.1; the extended bits of EDNS are not merged in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Rcode(pub u8);
 
-impl Rcode {
-    pub const NOERROR: Rcode = Rcode(0);
-    pub const FORMERR: Rcode = Rcode(1);
-    pub const SERVFAIL: Rcode = Rcode(2);
-    pub const NXDOMAIN: Rcode = Rcode(3);
-    pub const NOTIMP: Rcode = Rcode(4);
-    pub const REFUSED: Rcode = Rcode(5);
-
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Rcode::NOERROR => "NOERROR",
-            Rcode::FORMERR => "FORMERR",
-            Rcode::SERVFAIL => "SERVFAIL",
-            Rcode::NXDOMAIN => "NXDOMAIN",
-            Rcode::NOTIMP => "NOTIMP",
-            Rcode::REFUSED => "REFUSED",
-            _ => return None,
-        })
-    }
-}
-
-impl std::fmt::Display for Rcode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "RCODE{}", self.0),
-        }
-    }
-}
+code_table!(Rcode, unknown = "RCODE{}", {
+    NOERROR = 0,
+    FORMERR = 1,
+    SERVFAIL = 2,
+    NXDOMAIN = 3,
+    NOTIMP = 4,
+    REFUSED = 5,
+});
 
 /// The fixed 12-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,6 +420,7 @@ impl<'a> Message<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::code_table::assert_names_round_trip;
     use proptest::prelude::*;
 
     fn unhex(s: &str) -> Vec<u8> {
@@ -680,6 +636,14 @@ mod tests {
         msg.extend_from_slice(&[3, b'a', b'.', 0xff, 0, 0, 1, 0, 1]);
         let parsed = parse_message(&msg).unwrap();
         assert_eq!(parsed.questions[0].name, "a\\046\\255");
+    }
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        assert_names_round_trip(RrType::ALL, RrType::name);
+        assert_names_round_trip(Rcode::ALL, Rcode::name);
+        assert_eq!(RrType(99).to_string(), "TYPE99");
+        assert_eq!(Rcode(9).to_string(), "RCODE9");
     }
 
     #[test]

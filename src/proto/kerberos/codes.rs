@@ -9,44 +9,13 @@
 
 use std::fmt;
 
-/// Declares the constants, `name()`, `Display` and (for tests) the list of every entry of a
-/// newtype code table. An entry's name is its identifier unless a string follows it.
-macro_rules! code_table {
-    ($ty:ident { $($(#[$doc:meta])* $name:ident = $value:literal $(=> $text:literal)?,)* }) => {
-        impl $ty {
-            $($(#[$doc])* pub const $name: $ty = $ty($value);)*
-
-            /// The number's name, or `None` when no specification assigns it.
-            pub fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $($value => Some(code_table!(@text $name $($text)?)),)*
-                    _ => None,
-                }
-            }
-
-            #[cfg(test)]
-            pub(crate) const ALL: &'static [$ty] = &[$($ty::$name,)*];
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self.name() {
-                    Some(name) => f.write_str(name),
-                    None => write!(f, "{}", self.0),
-                }
-            }
-        }
-    };
-    (@text $name:ident) => { stringify!($name) };
-    (@text $name:ident $text:literal) => { $text };
-}
-pub(crate) use code_table;
+use crate::proto::code_table::code_table;
 
 /// A Kerberos `msg-type` (RFC 4120 §7.5.7), which is also the message's APPLICATION tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KrbMsgType(pub u32);
 
-code_table!(KrbMsgType {
+code_table!(KrbMsgType, unknown = "{}", {
     AS_REQ = 10 => "AS-REQ",
     AS_REP = 11 => "AS-REP",
     TGS_REQ = 12 => "TGS-REQ",
@@ -63,7 +32,7 @@ code_table!(KrbMsgType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PaDataType(pub i32);
 
-code_table!(PaDataType {
+code_table!(PaDataType, unknown = "{}", {
     PA_TGS_REQ = 1 => "PA-TGS-REQ",
     PA_ENC_TIMESTAMP = 2 => "PA-ENC-TIMESTAMP",
     PA_PW_SALT = 3 => "PA-PW-SALT",
@@ -141,7 +110,7 @@ impl PaDataType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EType(pub i32);
 
-code_table!(EType {
+code_table!(EType, unknown = "{}", {
     DES_CBC_CRC = 1 => "des-cbc-crc",
     DES_CBC_MD4 = 2 => "des-cbc-md4",
     DES_CBC_MD5 = 3 => "des-cbc-md5",

@@ -6,13 +6,13 @@
 //! line prints them minus its `KRB5` prefix, so `dump` output can be compared with tshark;
 //! where that spelling differs from the RFC the RFC name is noted.
 
-use super::codes::code_table;
+use crate::proto::code_table::code_table;
 
 /// A KRB-ERROR `error-code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KrbErrorCode(pub i32);
 
-code_table!(KrbErrorCode {
+code_table!(KrbErrorCode, unknown = "{}", {
     KDC_ERR_NONE = 0,
     KDC_ERR_NAME_EXP = 1,
     KDC_ERR_SERVICE_EXP = 2,

@@ -8,9 +8,9 @@
 
 use std::fmt;
 
-use super::codes::code_table;
 use super::der::{Class, Der, Tag};
 use super::{parse_message_in, KrbError, KrbMessage};
+use crate::proto::code_table::code_table;
 
 /// Which Kerberos OID named the mechanism.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,7 +54,7 @@ impl fmt::Display for Krb5Mech {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GssTokId(pub u16);
 
-code_table!(GssTokId {
+code_table!(GssTokId, unknown = "{}", {
     AP_REQ = 0x0100 => "KRB_AP_REQ",
     AP_REP = 0x0200 => "KRB_AP_REP",
     ERROR = 0x0300 => "KRB_ERROR",

@@ -5,144 +5,72 @@
 //! value survives parsing and prints as hex; named constants for every value the spec defines
 //! that setup analysis needs. Bit sets offer `contains` and `names` (known bits that are set).
 
-use std::fmt;
+use crate::proto::code_table::code_table;
 
-/// SMB2 command code (header `Command`).
+/// SMB2 command code (header `Command`), named as [MS-SMB2] names it, e.g. "TREE_CONNECT".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Smb2Command(pub u16);
 
-impl Smb2Command {
-    pub const NEGOTIATE: Smb2Command = Smb2Command(0x0000);
-    pub const SESSION_SETUP: Smb2Command = Smb2Command(0x0001);
-    pub const LOGOFF: Smb2Command = Smb2Command(0x0002);
-    pub const TREE_CONNECT: Smb2Command = Smb2Command(0x0003);
-    pub const TREE_DISCONNECT: Smb2Command = Smb2Command(0x0004);
-    pub const CREATE: Smb2Command = Smb2Command(0x0005);
-    pub const CLOSE: Smb2Command = Smb2Command(0x0006);
-    pub const FLUSH: Smb2Command = Smb2Command(0x0007);
-    pub const READ: Smb2Command = Smb2Command(0x0008);
-    pub const WRITE: Smb2Command = Smb2Command(0x0009);
-    pub const LOCK: Smb2Command = Smb2Command(0x000A);
-    pub const IOCTL: Smb2Command = Smb2Command(0x000B);
-    pub const CANCEL: Smb2Command = Smb2Command(0x000C);
-    pub const ECHO: Smb2Command = Smb2Command(0x000D);
-    pub const QUERY_DIRECTORY: Smb2Command = Smb2Command(0x000E);
-    pub const CHANGE_NOTIFY: Smb2Command = Smb2Command(0x000F);
-    pub const QUERY_INFO: Smb2Command = Smb2Command(0x0010);
-    pub const SET_INFO: Smb2Command = Smb2Command(0x0011);
-    pub const OPLOCK_BREAK: Smb2Command = Smb2Command(0x0012);
+code_table!(Smb2Command, unknown = "{:#06x}", {
+    NEGOTIATE = 0x0000,
+    SESSION_SETUP = 0x0001,
+    LOGOFF = 0x0002,
+    TREE_CONNECT = 0x0003,
+    TREE_DISCONNECT = 0x0004,
+    CREATE = 0x0005,
+    CLOSE = 0x0006,
+    FLUSH = 0x0007,
+    READ = 0x0008,
+    WRITE = 0x0009,
+    LOCK = 0x000A,
+    IOCTL = 0x000B,
+    CANCEL = 0x000C,
+    ECHO = 0x000D,
+    QUERY_DIRECTORY = 0x000E,
+    CHANGE_NOTIFY = 0x000F,
+    QUERY_INFO = 0x0010,
+    SET_INFO = 0x0011,
+    OPLOCK_BREAK = 0x0012,
+});
 
-    /// The [MS-SMB2] name, e.g. "TREE_CONNECT".
-    pub fn name(self) -> Option<&'static str> {
-        const NAMES: [&str; 19] = [
-            "NEGOTIATE",
-            "SESSION_SETUP",
-            "LOGOFF",
-            "TREE_CONNECT",
-            "TREE_DISCONNECT",
-            "CREATE",
-            "CLOSE",
-            "FLUSH",
-            "READ",
-            "WRITE",
-            "LOCK",
-            "IOCTL",
-            "CANCEL",
-            "ECHO",
-            "QUERY_DIRECTORY",
-            "CHANGE_NOTIFY",
-            "QUERY_INFO",
-            "SET_INFO",
-            "OPLOCK_BREAK",
-        ];
-        NAMES.get(usize::from(self.0)).copied()
-    }
-}
-
-impl fmt::Display for Smb2Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.0),
-        }
-    }
-}
-
-/// SMB2 dialect revision.
+/// SMB2 dialect revision, named by its dotted version ("3.1.1"; "2.???" for the wildcard).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Dialect(pub u16);
 
-impl Dialect {
-    pub const SMB2_0_2: Dialect = Dialect(0x0202);
-    pub const SMB2_1: Dialect = Dialect(0x0210);
-    pub const SMB2_2_2: Dialect = Dialect(0x0222);
-    pub const SMB2_2_4: Dialect = Dialect(0x0224);
-    pub const SMB3_0: Dialect = Dialect(0x0300);
-    pub const SMB3_0_2: Dialect = Dialect(0x0302);
-    pub const SMB3_1_0: Dialect = Dialect(0x0310);
-    pub const SMB3_1_1: Dialect = Dialect(0x0311);
+code_table!(Dialect, unknown = "{:#06x}", {
+    SMB2_0_2 = 0x0202 => "2.0.2",
+    SMB2_1 = 0x0210 => "2.1",
+    SMB2_2_2 = 0x0222 => "2.2.2",
+    SMB2_2_4 = 0x0224 => "2.2.4",
+    SMB3_0 = 0x0300 => "3.0",
+    SMB3_0_2 = 0x0302 => "3.0.2",
+    SMB3_1_0 = 0x0310 => "3.1.0",
+    SMB3_1_1 = 0x0311 => "3.1.1",
     /// Answer to an SMB1 multi-protocol NEGOTIATE offering "SMB 2.???": a second,
     /// SMB2 NEGOTIATE follows.
-    pub const WILDCARD: Dialect = Dialect(0x02FF);
+    WILDCARD = 0x02FF => "2.???",
+});
 
-    /// Dotted version, e.g. "3.1.1"; "2.???" for the wildcard.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::SMB2_0_2 => "2.0.2",
-            Self::SMB2_1 => "2.1",
-            Self::SMB2_2_2 => "2.2.2",
-            Self::SMB2_2_4 => "2.2.4",
-            Self::SMB3_0 => "3.0",
-            Self::SMB3_0_2 => "3.0.2",
-            Self::SMB3_1_0 => "3.1.0",
-            Self::SMB3_1_1 => "3.1.1",
-            Self::WILDCARD => "2.???",
-            _ => return None,
-        })
-    }
-
+impl Dialect {
     /// True for the 3.x family, the first to support encryption.
     pub fn is_smb3(self) -> bool {
         self.0 >= 0x0300 && self.0 != Self::WILDCARD.0
     }
 }
 
-impl fmt::Display for Dialect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.0),
-        }
-    }
-}
-
-/// Negotiate context type ([MS-SMB2] 2.2.3.1).
+/// Negotiate context type ([MS-SMB2] 2.2.3.1), named without its `SMB2_` prefix.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct NegotiateContextType(pub u16);
 
-impl NegotiateContextType {
-    pub const PREAUTH_INTEGRITY_CAPABILITIES: NegotiateContextType = NegotiateContextType(1);
-    pub const ENCRYPTION_CAPABILITIES: NegotiateContextType = NegotiateContextType(2);
-    pub const COMPRESSION_CAPABILITIES: NegotiateContextType = NegotiateContextType(3);
-    pub const NETNAME_NEGOTIATE_CONTEXT_ID: NegotiateContextType = NegotiateContextType(5);
-    pub const TRANSPORT_CAPABILITIES: NegotiateContextType = NegotiateContextType(6);
-    pub const RDMA_TRANSFORM_CAPABILITIES: NegotiateContextType = NegotiateContextType(7);
-    pub const SIGNING_CAPABILITIES: NegotiateContextType = NegotiateContextType(8);
-
-    /// The [MS-SMB2] name without its `SMB2_` prefix.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::PREAUTH_INTEGRITY_CAPABILITIES => "PREAUTH_INTEGRITY_CAPABILITIES",
-            Self::ENCRYPTION_CAPABILITIES => "ENCRYPTION_CAPABILITIES",
-            Self::COMPRESSION_CAPABILITIES => "COMPRESSION_CAPABILITIES",
-            Self::NETNAME_NEGOTIATE_CONTEXT_ID => "NETNAME_NEGOTIATE_CONTEXT_ID",
-            Self::TRANSPORT_CAPABILITIES => "TRANSPORT_CAPABILITIES",
-            Self::RDMA_TRANSFORM_CAPABILITIES => "RDMA_TRANSFORM_CAPABILITIES",
-            Self::SIGNING_CAPABILITIES => "SIGNING_CAPABILITIES",
-            _ => return None,
-        })
-    }
-}
+code_table!(NegotiateContextType, unknown = "{:#06x}", {
+    PREAUTH_INTEGRITY_CAPABILITIES = 1,
+    ENCRYPTION_CAPABILITIES = 2,
+    COMPRESSION_CAPABILITIES = 3,
+    NETNAME_NEGOTIATE_CONTEXT_ID = 5,
+    TRANSPORT_CAPABILITIES = 6,
+    RDMA_TRANSFORM_CAPABILITIES = 7,
+    SIGNING_CAPABILITIES = 8,
+});
 
 /// Hash algorithm ids of the preauth integrity context.
 pub mod hash_algorithm {
@@ -295,25 +223,16 @@ bit_set! {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ShareType(pub u8);
 
-impl ShareType {
-    pub const DISK: ShareType = ShareType(0x01);
-    pub const PIPE: ShareType = ShareType(0x02);
-    pub const PRINT: ShareType = ShareType(0x03);
-
-    /// "DISK", "PIPE" or "PRINT".
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::DISK => "DISK",
-            Self::PIPE => "PIPE",
-            Self::PRINT => "PRINT",
-            _ => return None,
-        })
-    }
-}
+code_table!(ShareType, unknown = "{:#04x}", {
+    DISK = 0x01,
+    PIPE = 0x02,
+    PRINT = 0x03,
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::code_table::assert_names_round_trip;
 
     #[test]
     fn command_names_cover_all_nineteen() {
@@ -332,6 +251,14 @@ mod tests {
         assert_eq!(Dialect(0x0400).to_string(), "0x0400");
         assert!(Dialect::SMB3_0.is_smb3());
         assert!(!Dialect::WILDCARD.is_smb3());
+    }
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        assert_names_round_trip(Smb2Command::ALL, Smb2Command::name);
+        assert_names_round_trip(Dialect::ALL, Dialect::name);
+        assert_names_round_trip(NegotiateContextType::ALL, NegotiateContextType::name);
+        assert_names_round_trip(ShareType::ALL, ShareType::name);
     }
 
     #[test]
