@@ -1,0 +1,112 @@
+//! Repeated errors merged, NTLM without Kerberos gathered.
+
+use super::*;
+use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
+use std::net::SocketAddr;
+
+fn addr(s: &str) -> Option<SocketAddr> {
+    s.parse().ok()
+}
+
+fn krb(code: i32, client: &str, server: &str, req: u64, rsp: u64) -> Finding {
+    let mut f = Finding::new(FindingId::KerberosError, format!("error {code} at {rsp}"))
+        .frame("request", req)
+        .frame("response", rsp);
+    f.kerberos_error = Some(KrbErrorRef::new(code));
+    f.client = addr(client);
+    f.server = addr(server);
+    f
+}
+
+fn skipped(client: &str, host: &str, request: u64) -> Finding {
+    let mut f = Finding::new(FindingId::KerberosFallbackNtlm, format!("NTLM to {host}"))
+        .frame("request", request);
+    f.severity = Severity::Info;
+    f.client = addr(client);
+    f.spn = Some(format!("cifs/{host}"));
+    f
+}
+
+#[test]
+fn a_retried_request_with_the_same_error_is_one_finding_naming_the_repeat() {
+    // MIT kinit retries a TGS-REQ on a new TCP connection: same client host, same KDC.
+    let out = merge_repeats(vec![
+        krb(37, "10.0.0.5:40001", "10.0.0.2:88", 24, 26),
+        krb(37, "10.0.0.5:40002", "10.0.0.2:88", 32, 36),
+    ]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].frames.get("response"), Some(&26));
+    assert_eq!(out[0].repeated.len(), 1);
+    assert_eq!(out[0].repeated[0].get("request"), Some(&32));
+    assert_eq!(out[0].repeated[0].get("response"), Some(&36));
+    assert!(out[0].evidence.iter().any(|e| e.contains("32/36")));
+}
+
+#[test]
+fn different_errors_or_users_stay_separate() {
+    let mut other_user = krb(24, "10.0.0.5:40003", "10.0.0.2:88", 40, 41);
+    other_user.user = Some("evan@CORP".into());
+    let out = merge_repeats(vec![
+        krb(24, "10.0.0.5:40001", "10.0.0.2:88", 3, 4),
+        krb(37, "10.0.0.5:40002", "10.0.0.2:88", 10, 11),
+        other_user,
+        krb(24, "10.0.0.6:40001", "10.0.0.2:88", 50, 51),
+    ]);
+    assert_eq!(out.len(), 4);
+    assert!(out.iter().all(|f| f.repeated.is_empty()));
+}
+
+#[test]
+fn the_error_inside_session_setup_is_kept_over_the_port_88_ones() {
+    let conn_client = "10.0.0.5:50000";
+    let conn_server = "10.0.0.2:445";
+    let mut in_smb = krb(37, conn_client, conn_server, 51, 53);
+    in_smb.phase = Phase::SessionSetup;
+    let out = merge_repeats(vec![
+        krb(37, conn_client, conn_server, 43, 45),
+        in_smb,
+        krb(37, conn_client, conn_server, 59, 61),
+    ]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].frames.get("request"), Some(&51));
+    let repeats: Vec<u64> = out[0]
+        .repeated
+        .iter()
+        .filter_map(|r| r.get("response").copied())
+        .collect();
+    assert_eq!(repeats, vec![45, 61]);
+}
+
+#[test]
+fn ntlm_without_kerberos_is_said_once_per_client_and_name() {
+    let out = aggregate_skipped(
+        vec![
+            skipped("10.0.0.5:50001", "fs1.corp.example", 8),
+            skipped("10.0.0.5:50002", "fs1.corp.example", 30),
+            skipped("10.0.0.6:50001", "fs1.corp.example", 40),
+            skipped("10.0.0.5:50003", "fs2.corp.example", 50),
+            skipped("10.0.0.5:50004", "fs1.corp.example", 60),
+        ],
+        SkippedNtlm::default(),
+    );
+    let mut out = out;
+    crate::findings::rules::sort(&mut out);
+    assert_eq!(out.len(), 3);
+    assert!(out[0].message.starts_with("3 sessions from 10.0.0.5"));
+    assert!(out[0].evidence.iter().any(|e| e.contains("8, 30, 60")));
+    assert_eq!(out[1].message, "NTLM to fs1.corp.example");
+    assert_eq!(out[2].message, "NTLM to fs2.corp.example");
+}
+
+#[test]
+fn failed_kerberos_before_ntlm_is_not_aggregated() {
+    let mut failed = skipped("10.0.0.5:50001", "fs1.corp.example", 8);
+    failed.kerberos_error = Some(KrbErrorRef::new(7));
+    failed.severity = Severity::Warning;
+    let mut again = failed.clone();
+    again.frames.insert("request", 30);
+    assert_eq!(
+        aggregate_skipped(vec![failed, again], SkippedNtlm::default()).len(),
+        2
+    );
+}
