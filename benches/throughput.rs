@@ -5,7 +5,7 @@
 //! - `decode`: reader + link/IP/TCP/UDP decoding;
 //! - `reassembly`: reader + decoding + the flow table (TCP reassembly) into a sink that only
 //!   counts;
-//! - `analyze`: the whole pipeline, `analyze_file`, in bytes/s and in packets/s.
+//! - `analyze`: the whole pipeline, `analyze`, in bytes/s and in packets/s.
 //!
 //! Before measuring, the findings of `analyze` are checked against what the generator made:
 //! errors and warnings against `expected` (the injected failures), info findings against
@@ -18,10 +18,10 @@ use smbtriage::testkit::gen;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pcap_parser::{PcapBlockOwned, PcapError};
-use smbtriage::analyze::{analyze_file, Options};
 use smbtriage::capture::CaptureReader;
 use smbtriage::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, FlowTable, TcpEvent};
 use smbtriage::net::{Decoded, NetDecoder, UdpDatagram};
+use smbtriage::{analyze, Options};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -61,10 +61,10 @@ fn capture() -> Capture {
     }
 }
 
-/// The benchmark is only worth something if the analysis is right. `analyze_file` keeps
+/// The benchmark is only worth something if the analysis is right. `analyze` keeps
 /// every severity (`--min-severity info`).
 fn check_findings(path: &Path, summary: &gen::GenSummary) {
-    let report = analyze_file(path, &Options::default());
+    let report = analyze(path, &Options::default());
     let mut got = gen::Counts::default();
     for f in &report.findings {
         got.add(f.id.as_str(), f.severity.as_str());
@@ -176,7 +176,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode", |b| b.iter(|| decode(path)));
     g.bench_function("reassembly", |b| b.iter(|| reassembly(path)));
     g.bench_function("analyze", |b| {
-        b.iter(|| analyze_file(path, &Options::default()).findings.len())
+        b.iter(|| analyze(path, &Options::default()).findings.len())
     });
     g.finish();
     let mut g = c.benchmark_group("pipeline-packets");
@@ -184,7 +184,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(cap.packets));
     g.bench_function("analyze", |b| {
-        b.iter(|| analyze_file(path, &Options::default()).findings.len())
+        b.iter(|| analyze(path, &Options::default()).findings.len())
     });
     g.finish();
 }

@@ -7,8 +7,9 @@ use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::findings::rules::{self, Context, SkippedNtlm};
 use crate::findings::{verdict, Finding, FindingId, Verdict};
-use crate::flow::{At, ConnInfo, Dir, FlowConfig, FlowSink, TcpEvent};
+use crate::flow::{At, ConnInfo, Dir, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
+use crate::options::Options;
 use crate::pipeline;
 use crate::report::{timeline, ConnectionReport, FileReport};
 use crate::setup::{Analysis, Analyzer, SetupOptions};
@@ -17,45 +18,14 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-/// What `analyze` and `scan` take from the command line.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Seconds a NEGOTIATE may stay unanswered at the end of the capture before it counts as
-    /// timed out rather than merely unanswered.
-    pub negotiate_timeout_secs: f64,
-    /// Extra SMB ports (445 and 139 are always SMB).
-    pub smb_ports: Vec<u16>,
-    /// Extra Kerberos ports (88 always is).
-    pub kerberos_ports: Vec<u16>,
-    /// Build every connection's setup timeline (`-v`): healthy connections then stay in
-    /// memory as timelines until the report.
-    pub timelines: bool,
-    /// Keep every SMB connection's stage verdicts. Otherwise only those with a stage that is
-    /// not `ok` are kept, which is all that the table without `-v` and the formats without a
-    /// `verdicts` array need, and memory does not grow with healthy connections.
-    pub all_verdicts: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            negotiate_timeout_secs: 20.0,
-            smb_ports: Vec::new(),
-            kerberos_ports: Vec::new(),
-            timelines: false,
-            all_verdicts: true,
-        }
-    }
-}
-
 /// Analyses one capture file.
-pub fn analyze_file(path: &Path, opts: &Options) -> FileReport {
+pub fn analyze(path: &Path, opts: &Options) -> FileReport {
     analyze_opened(path, CaptureReader::open(path), opts)
 }
 
-/// As [`analyze_file`], adding the bytes read from the file to `read` as it goes (for a
+/// As [`analyze`], adding the bytes read from the file to `read` as it goes (for a
 /// progress bar in another thread).
-pub fn analyze_file_counting(path: &Path, opts: &Options, read: Arc<AtomicU64>) -> FileReport {
+pub fn analyze_counting(path: &Path, opts: &Options, read: Arc<AtomicU64>) -> FileReport {
     analyze_opened(path, CaptureReader::open_counting(path, read), opts)
 }
 
@@ -73,24 +43,18 @@ fn analyze_opened(
 
 /// Analyses a capture already opened (`path` names it in the report).
 pub fn analyze_reader(path: &Path, reader: CaptureReader, opts: &Options) -> FileReport {
-    let mut flow_cfg = FlowConfig::default();
-    flow_cfg
-        .server_ports
-        .extend(opts.smb_ports.iter().chain(&opts.kerberos_ports));
-    let mut setup_opts = SetupOptions::default();
-    setup_opts.smb_ports.extend(&opts.smb_ports);
-    setup_opts.kerberos_ports.extend(&opts.kerberos_ports);
+    let flow_cfg = opts.flow_config();
     let mut ctx = Context {
         end: At {
             frame: 0,
             ts: Default::default(),
         },
-        negotiate_timeout_ns: (opts.negotiate_timeout_secs.max(0.0) * 1e9) as i64,
+        negotiate_timeout_ns: opts.negotiate_timeout_ns(),
         truncated: false,
         corrupt: None,
         cut_frames: 0,
     };
-    let mut sink = Settling::new(setup_opts, ctx.clone(), opts.timelines);
+    let mut sink = Settling::new(opts.setup_options(), ctx.clone(), opts.timelines);
     sink.all_verdicts = opts.all_verdicts;
     let mut report = FileReport {
         path: path.display().to_string(),

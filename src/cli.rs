@@ -1,15 +1,11 @@
-//! What the `smbtriage` binary's commands do, so that `main.rs` only parses arguments.
+//! What the binary's commands do with the library's entry points: where the output goes,
+//! progress bars, colour, the messages on stderr and the exit codes. `main.rs` only turns
+//! arguments into these requests.
 
-use crate::analyze::Options;
-use crate::findings::{catalog, FindingId, Severity};
-use crate::flow::{FlowConfig, Tee};
-use crate::pipeline;
-use crate::report::dump::ConversationLog;
-use crate::report::table::{write_table, Detail, TableOptions};
-use crate::report::{self, FileReport, Report};
-use crate::scan;
-use crate::setup::records::Record;
-use crate::setup::{Analyzer, SetupOptions};
+use smbtriage::findings::{catalog, FindingId, Severity};
+use smbtriage::report::table::{write_table, Detail, TableOptions};
+use smbtriage::report::{self, FileReport, Report};
+use smbtriage::{scan, DumpProtos, Options, ScanOptions};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,32 +14,6 @@ use std::sync::Arc;
 
 /// Exit code for usage errors and unreadable input (SPEC §8).
 pub const EXIT_INPUT_ERROR: u8 = 2;
-
-/// Which record kinds `dump` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DumpProtos {
-    pub tcp: bool,
-    pub smb2: bool,
-    pub kerberos: bool,
-    pub dns: bool,
-}
-
-impl DumpProtos {
-    pub const TCP: Self = Self::only(true, false, false, false);
-    pub const SMB2: Self = Self::only(false, true, false, false);
-    pub const KERBEROS: Self = Self::only(false, false, true, false);
-    pub const DNS: Self = Self::only(false, false, false, true);
-    pub const ALL: Self = Self::only(true, true, true, true);
-
-    const fn only(tcp: bool, smb2: bool, kerberos: bool, dns: bool) -> Self {
-        Self {
-            tcp,
-            smb2,
-            kerberos,
-            dns,
-        }
-    }
-}
 
 /// `smbtriage dump`.
 #[derive(Debug, Clone)]
@@ -57,56 +27,23 @@ pub struct DumpRequest {
 
 /// Runs `dump`; returns the process exit code.
 pub fn dump(req: &DumpRequest) -> u8 {
-    let mut cfg = FlowConfig::default();
-    cfg.server_ports
-        .extend(req.smb_ports.iter().chain(&req.kerberos_ports));
-    let mut opts = SetupOptions {
-        keep_records: true,
-        ..SetupOptions::default()
+    let opts = Options {
+        smb_ports: req.smb_ports.clone(),
+        kerberos_ports: req.kerberos_ports.clone(),
+        ..Options::default()
     };
-    opts.smb_ports.extend(&req.smb_ports);
-    opts.kerberos_ports.extend(&req.kerberos_ports);
-    let mut log = ConversationLog::default();
-    let mut analyzer = Analyzer::new(opts);
-    let summary = match pipeline::run(&req.file, &cfg, &mut Tee(&mut log, &mut analyzer)) {
-        Ok(summary) => summary,
+    let dump = match smbtriage::dump(&req.file, &opts, req.protos) {
+        Ok(dump) => dump,
         Err(e) => {
             eprintln!("smbtriage: {e}");
             return EXIT_INPUT_ERROR;
         }
     };
-    let analysis = analyzer.finish();
-    let written = with_output(req.output.as_deref(), |out| {
-        let conversations = if req.protos.tcp {
-            log.into_records()
-        } else {
-            Vec::new()
-        };
-        let mut conversations = conversations.into_iter().peekable();
-        let wanted = analysis.records.iter().filter(|r| match r {
-            Record::Smb2(_) => req.protos.smb2,
-            Record::Kerberos(_) => req.protos.kerberos,
-            Record::Dns(_) => req.protos.dns,
-        });
-        for record in wanted {
-            while let Some(c) = conversations.next_if(|c| c.first_frame <= record.frame()) {
-                serde_json::to_writer(&mut *out, &c)?;
-                out.write_all(b"\n")?;
-            }
-            serde_json::to_writer(&mut *out, record)?;
-            out.write_all(b"\n")?;
-        }
-        for c in conversations {
-            serde_json::to_writer(&mut *out, &c)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    });
-    if let Err(e) = written {
+    if let Err(e) = with_output(req.output.as_deref(), |out| dump.write_jsonl(out)) {
         eprintln!("smbtriage: cannot write output: {e}");
         return EXIT_INPUT_ERROR;
     }
-    if let Some(e) = summary.read_error {
+    if let Some(e) = &dump.read_error {
         eprintln!("smbtriage: {e}");
     }
     0
@@ -148,9 +85,7 @@ pub struct AnalyzeRequest {
     pub inputs: Vec<PathBuf>,
     /// Walk directories, filter by globs, run in parallel.
     pub scan: bool,
-    pub jobs: Option<usize>,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub walk: ScanOptions,
     pub format: Format,
     pub fail_on: Option<Severity>,
     pub min_severity: Severity,
@@ -162,16 +97,13 @@ pub struct AnalyzeRequest {
 /// Runs `analyze` or `scan`; returns the process exit code.
 pub fn analyze(req: &AnalyzeRequest) -> u8 {
     let (files, unreadable) = if req.scan {
-        let found = scan::collect(&req.inputs, &req.include, &req.exclude);
+        let found = scan::collect(&req.inputs, &req.walk.include, &req.walk.exclude);
         (found.files, found.unreadable)
     } else {
         (req.inputs.clone(), Vec::new())
     };
-    let jobs = req
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let mut files = match (files.as_slice(), byte_progress_bar(&files)) {
+    let jobs = req.walk.workers();
+    let files = match (files.as_slice(), byte_progress_bar(&files)) {
         ([path], Some(bar)) => vec![analyze_one_with_progress(path, &req.options, bar)],
         _ => {
             let bar = progress_bar(files.len());
@@ -188,14 +120,10 @@ pub fn analyze(req: &AnalyzeRequest) -> u8 {
             reports
         }
     };
-    if !unreadable.is_empty() {
-        // What the walk could not follow is reported like a file that could not be read, in
-        // path order with the rest.
-        files.extend(unreadable.iter().map(|e| FileReport::failed(&e.path, e)));
-        files.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)));
-    }
+    // What the walk could not follow is reported like a file that could not be read, in path
+    // order with the rest.
     let mut report = Report {
-        files,
+        files: scan::with_unreadable(files, &unreadable),
         ..Report::default()
     };
     for file in &report.files {
@@ -271,7 +199,7 @@ fn analyze_one_with_progress(
     path: &Path,
     opts: &Options,
     bar: indicatif::ProgressBar,
-) -> report::FileReport {
+) -> FileReport {
     let read = Arc::new(AtomicU64::new(0));
     let done = AtomicBool::new(false);
     let report = std::thread::scope(|s| {
@@ -281,7 +209,7 @@ fn analyze_one_with_progress(
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let report = crate::analyze::analyze_file_counting(path, opts, Arc::clone(&read));
+        let report = smbtriage::analyze_counting(path, opts, Arc::clone(&read));
         done.store(true, Ordering::Relaxed);
         report
     });

@@ -7,17 +7,24 @@
 //!    → setup (per-connection state) → findings → report
 //! ```
 //!
-//! Embedding it: [`analyze_file`] runs one capture through the whole pipeline and returns
-//! its [`FileReport`], with the findings (each with its evidence frames, status, share and
-//! remediation) and every SMB connection's stage verdicts.
+//! Embedding it: three entry points take one [`Options`].
+//! - [`analyze()`] runs one capture through the whole pipeline and returns its [`FileReport`],
+//!   with the findings (each with its evidence frames, status, share and remediation) and
+//!   every SMB connection's stage verdicts;
+//! - [`scan()`] does so for every capture under some directories, files in parallel, reports
+//!   in path order, an unreadable file a report with its error;
+//! - [`dump()`] returns what the dissectors read, the JSON lines of `smbtriage dump`.
+//!
+//! [`report`] writes a [`Report`] of many files as a table, JSON, SARIF or JUnit, and says the
+//! exit code the command would give.
 //!
 //! ```
 //! use smbtriage::findings::{Severity, Stage};
-//! use smbtriage::{analyze_file, Options};
+//! use smbtriage::{analyze, Options};
 //!
 //! let capture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 //!     .join("fixtures/tree-bad-network-name.pcap");
-//! let report = analyze_file(&capture, &Options::default());
+//! let report = analyze(&capture, &Options::default());
 //!
 //! let finding = &report.findings[0];
 //! assert_eq!(finding.id.as_str(), "tree-connect-bad-network-name");
@@ -29,10 +36,11 @@
 
 pub mod analyze;
 pub mod capture;
-pub mod cli;
+mod dump;
 pub mod findings;
 pub mod flow;
 pub mod net;
+mod options;
 pub mod pipeline;
 pub mod proto;
 pub mod report;
@@ -41,5 +49,8 @@ pub mod setup;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use analyze::{analyze_file, Options};
+pub use analyze::{analyze, analyze_counting, analyze_reader};
+pub use dump::{dump, Dump, DumpProtos};
+pub use options::{Options, ScanOptions};
 pub use report::{FileReport, Report};
+pub use scan::scan;

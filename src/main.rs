@@ -1,7 +1,8 @@
 //! The `smbtriage` command: turns arguments into a library call.
 
+mod cli;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use smbtriage::cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -146,11 +147,11 @@ fn main() -> ExitCode {
         Some(Command::Dump(args)) => cli::dump(&cli::DumpRequest {
             file: args.file,
             protos: match args.proto {
-                DumpProto::Tcp => cli::DumpProtos::TCP,
-                DumpProto::Smb2 => cli::DumpProtos::SMB2,
-                DumpProto::Kerberos => cli::DumpProtos::KERBEROS,
-                DumpProto::Dns => cli::DumpProtos::DNS,
-                DumpProto::All => cli::DumpProtos::ALL,
+                DumpProto::Tcp => smbtriage::DumpProtos::TCP,
+                DumpProto::Smb2 => smbtriage::DumpProtos::SMB2,
+                DumpProto::Kerberos => smbtriage::DumpProtos::KERBEROS,
+                DumpProto::Dns => smbtriage::DumpProtos::DNS,
+                DumpProto::All => smbtriage::DumpProtos::ALL,
             },
             output: args.output,
             smb_ports: args.smb_ports,
@@ -161,9 +162,11 @@ fn main() -> ExitCode {
         Some(Command::Scan(args)) => {
             let mut req = request(args.paths, args.common);
             req.scan = true;
-            req.jobs = args.jobs;
-            req.include = args.include;
-            req.exclude = args.exclude;
+            req.walk = smbtriage::ScanOptions {
+                jobs: args.jobs,
+                include: args.include,
+                exclude: args.exclude,
+            };
             cli::analyze(&req)
         }
         Some(Command::Explain { id }) => cli::explain(&id),
@@ -188,9 +191,7 @@ fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
     cli::AnalyzeRequest {
         inputs,
         scan: false,
-        jobs: None,
-        include: Vec::new(),
-        exclude: Vec::new(),
+        walk: smbtriage::ScanOptions::default(),
         format: match c.format.unwrap_or(Format::Table) {
             Format::Table => cli::Format::Table,
             Format::Json => cli::Format::Json,
@@ -205,7 +206,7 @@ fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
             FailOn::Never => None,
         },
         min_severity: severity(c.min_severity),
-        options: smbtriage::analyze::Options {
+        options: smbtriage::Options {
             negotiate_timeout_secs: c.negotiate_timeout,
             smb_ports: c.smb_ports,
             kerberos_ports: c.kerberos_ports,

@@ -4,7 +4,8 @@
 //! the sorted paths whatever the number of workers, so output is deterministic. A file that
 //! cannot be read becomes a report with an error, never a reason to stop.
 
-use crate::analyze::{analyze_file, Options};
+use crate::analyze::analyze;
+use crate::options::{Options, ScanOptions};
 use crate::report::FileReport;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -159,6 +160,24 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
     g[gi..].iter().all(|&c| c == '*')
 }
 
+/// Analyses every capture under `inputs` (files, or directories walked as [`collect`] does),
+/// with [`ScanOptions::workers`] files at once. The reports come in path order; a path that
+/// could not be followed is a report with its error among them.
+pub fn scan(inputs: &[PathBuf], opts: &Options, walk: &ScanOptions) -> Vec<FileReport> {
+    let found = collect(inputs, &walk.include, &walk.exclude);
+    let files = run(&found.files, walk.workers(), opts, &|_| {});
+    with_unreadable(files, &found.unreadable)
+}
+
+/// `files` with a failed report for each path the walk could not follow, all in path order.
+pub fn with_unreadable(mut files: Vec<FileReport>, unreadable: &[ScanError]) -> Vec<FileReport> {
+    if !unreadable.is_empty() {
+        files.extend(unreadable.iter().map(|e| FileReport::failed(&e.path, e)));
+        files.sort_by(|a, b| Path::new(&a.path).cmp(Path::new(&b.path)));
+    }
+    files
+}
+
 /// Analyses `files` with up to `jobs` workers; reports in the order of `files`. `progress` is
 /// told of each finished file (it is shared between workers).
 pub fn run(
@@ -174,7 +193,7 @@ pub fn run(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                let report = analyze_file(path, opts);
+                let report = analyze(path, opts);
                 progress(path);
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(report);
@@ -258,5 +277,43 @@ mod tests {
         assert!(found.unreadable[1].to_string().contains("no-such-dir: "));
         let _ = std::fs::remove_dir_all(&root);
         let _ = std::fs::remove_dir_all(&elsewhere);
+    }
+
+    #[test]
+    fn scan_reports_every_capture_in_path_order_with_what_it_cannot_follow() {
+        let root = scratch("front-door");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for name in ["tree-bad-network-name.pcap", "smb2-healthy-ntlm.pcap"] {
+            std::fs::copy(fixtures.join(name), root.join(name)).unwrap();
+        }
+        std::fs::write(root.join("broken.pcap"), b"not a capture").unwrap();
+        let missing = root.join("missing");
+        let walk = ScanOptions {
+            jobs: Some(2),
+            ..ScanOptions::default()
+        };
+        let reports = scan(&[root.clone(), missing.clone()], &Options::default(), &walk);
+        let paths: Vec<&str> = reports.iter().map(|r| r.path.as_str()).collect();
+        let expected: Vec<String> = [
+            "broken.pcap",
+            "missing",
+            "smb2-healthy-ntlm.pcap",
+            "tree-bad-network-name.pcap",
+        ]
+        .iter()
+        .map(|n| root.join(n).display().to_string())
+        .collect();
+        assert_eq!(paths, expected);
+        assert!(reports[0].unreadable() && reports[1].unreadable());
+        assert!(reports[2].errors.is_empty());
+        assert!(reports[2]
+            .findings
+            .iter()
+            .all(|f| f.severity == crate::findings::Severity::Info));
+        assert_eq!(
+            reports[3].findings[0].id.as_str(),
+            "tree-connect-bad-network-name"
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

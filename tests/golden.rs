@@ -5,9 +5,9 @@
 //! diff before committing. The tests also hold the catalog to account: every finding id is
 //! produced by some fixture, and no healthy fixture produces a warning or an error.
 
-use smbtriage::analyze::{analyze_file, Options};
 use smbtriage::findings::{FindingId, Severity, Stage};
 use smbtriage::report::{json, Report};
+use smbtriage::{analyze, Options};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ fn stem(path: &Path) -> String {
 
 /// The report of one fixture as the JSON contract prints it, with a stable path.
 fn golden_text(path: &Path) -> (String, Report) {
-    let mut file = analyze_file(path, &Options::default());
+    let mut file = analyze(path, &Options::default());
     file.path = format!(
         "fixtures/{}",
         path.file_name()

@@ -10,7 +10,6 @@
 //! release: `cargo test --release --test hostile -- --include-ignored`. Measured peaks are
 //! recorded in fuzz/README.md.
 
-use smbtriage::analyze::{analyze_file, Options};
 use smbtriage::capture::CaptureReader;
 use smbtriage::findings::rules::{self, Context};
 use smbtriage::flow::{At, FlowConfig};
@@ -21,6 +20,7 @@ use smbtriage::setup::{Analyzer, SetupOptions};
 use smbtriage::testkit::{
     nbss_frame, smb, Dir, Linktype, Packet, PcapWriter, TcpConversation, TcpFlags,
 };
+use smbtriage::{analyze, Options};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -123,7 +123,7 @@ fn pcap(packets: &[Packet]) -> Vec<u8> {
 
 /// Analyses the capture at HOSTILE_INPUT as `smbtriage analyze` does.
 fn analyze_input() -> smbtriage::report::FileReport {
-    analyze_file(&input_path(), &Options::default())
+    analyze(&input_path(), &Options::default())
 }
 
 /// Runs the whole pipeline and the findings over a capture generated on the fly.

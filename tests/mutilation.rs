@@ -7,9 +7,9 @@
 //! The variants are chosen deterministically and bounded (a few dozen per fixture) so the
 //! suite stays fast in a debug build.
 
-use smbtriage::analyze::{analyze_file, Options};
 use smbtriage::findings::{FindingId, Severity};
 use smbtriage::report::{exit_code, FileReport, Report};
+use smbtriage::Options;
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -246,7 +246,10 @@ impl Drop for TempDir {
 }
 
 fn analyze(path: &Path) -> Result<FileReport, String> {
-    panic::catch_unwind(AssertUnwindSafe(|| analyze_file(path, &Options::default()))).map_err(|e| {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        smbtriage::analyze(path, &Options::default())
+    }))
+    .map_err(|e| {
         e.downcast_ref::<String>()
             .cloned()
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -407,7 +410,7 @@ fn exit_codes_of_mutilated_captures() {
                 "warning" => Severity::Warning,
                 _ => Severity::Error,
             };
-            let report = analyze_file(&path, &Options::default());
+            let report = smbtriage::analyze(&path, &Options::default());
             assert_eq!(
                 library_exit(&report, severity),
                 expected,

@@ -9,7 +9,8 @@
 pub mod driver;
 pub mod mutate;
 
-use smbtriage::analyze::{analyze_reader, Options, Settling};
+use smbtriage::analyze::Settling;
+use smbtriage::{analyze_reader, Options};
 use smbtriage::capture::CaptureReader;
 use smbtriage::findings::rules::Context;
 use smbtriage::findings::Severity;
@@ -453,7 +454,7 @@ pub fn pipeline(data: &[u8]) {
     std::hint::black_box(smbtriage::report::exit_code(&report, None));
 }
 
-/// `analyze_file` over bytes instead of a path (the same function, connections settled as
+/// `analyze` over bytes instead of a path (the same function, connections settled as
 /// they close, timelines on), after a `dump` pass over the same bytes (records and
 /// conversations, everything kept).
 pub fn analyze_bytes(data: &[u8], opts: &Options) -> FileReport {
