@@ -1,6 +1,7 @@
 //! Pure record parsers: each takes a byte slice and returns a struct that borrows it, or a
 //! typed error. None of them keeps state between calls, and none panics on any input.
 
+mod asn1;
 mod code_table;
 pub mod dns;
 pub mod gss;

@@ -8,8 +8,8 @@
 
 use std::fmt;
 
-use super::der::{Class, Der, Tag};
 use super::{parse_message_in, KrbError, KrbMessage};
+use crate::proto::asn1::{Class, Reader, Tag};
 use crate::proto::code_table::code_table;
 
 /// Which Kerberos OID named the mechanism.
@@ -76,7 +76,7 @@ pub struct GssKrb5Token<'a> {
 /// Parses a krb5 mechanism token (see the module contract).
 pub fn parse_gss_krb5(input: &[u8]) -> Result<GssKrb5Token<'_>, KrbError> {
     const WRAPPER: Tag = Tag::application(0);
-    let mut der = Der::new(input);
+    let mut der = Reader::new(input);
     let first = der.peek_tag();
     if first.is_some_and(|t| t.class == Class::Application && t != WRAPPER) {
         return Ok(GssKrb5Token {
@@ -91,7 +91,7 @@ pub fn parse_gss_krb5(input: &[u8]) -> Result<GssKrb5Token<'_>, KrbError> {
     let oid_offset = inner.offset();
     let oid = inner.expect(Tag::OID, "GSS-API mechanism OID")?;
     let mech =
-        Krb5Mech::from_oid(oid.value).ok_or(KrbError::NotKrb5Mechanism { offset: oid_offset })?;
+        Krb5Mech::from_oid(oid.content).ok_or(KrbError::NotKrb5Mechanism { offset: oid_offset })?;
     let tok_offset = inner.offset();
     let tok_id = match inner.take_raw(2) {
         Some(&[hi, lo]) => GssTokId(u16::from_be_bytes([hi, lo])),

@@ -19,24 +19,23 @@
 
 mod classify;
 mod codes;
-mod der;
 mod error_code;
 mod gss;
 mod records;
 
 use thiserror::Error;
 
+pub use crate::proto::asn1::{Class, Tag};
 pub use classify::{classify_error, ErrorClass};
 pub use codes::{ApOptions, EType, KdcOptions, KrbMsgType, PaDataType};
-pub use der::{Class, KerberosTime, Tag};
 pub use error_code::KrbErrorCode;
 pub use gss::{parse_gss_krb5, GssKrb5Token, GssTokId, Krb5Mech};
 pub use records::{
     ApRep, ApReq, EData, EncryptedPart, EtypeInfo2Entry, KdcRep, KdcReq, KdcReqBody, KerbErrorData,
-    KerbExtError, KrbErrorMessage, PaData, PrincipalName, Ticket,
+    KerbExtError, KerberosTime, KrbErrorMessage, PaData, PrincipalName, Ticket,
 };
 
-use der::Der;
+use crate::proto::asn1::{self, Reader};
 
 /// Why a Kerberos message or record could not be parsed. Offsets count from the start of
 /// the bytes handed to the public function.
@@ -84,6 +83,59 @@ pub enum KrbError {
     NotKrb5Mechanism { offset: usize },
     #[error("GSS-API krb5 token: token id {tok_id} does not carry a Kerberos message")]
     UnsupportedToken { tok_id: GssTokId },
+}
+
+/// The schema walk's errors are this module's own, variant for variant.
+impl From<asn1::Error> for KrbError {
+    fn from(e: asn1::Error) -> KrbError {
+        match e {
+            asn1::Error::Truncated { what, offset } => KrbError::Truncated { what, offset },
+            asn1::Error::LengthOverrun {
+                what,
+                offset,
+                len,
+                available,
+            } => KrbError::LengthOverrun {
+                what,
+                offset,
+                len,
+                available,
+            },
+            asn1::Error::IndefiniteLength { what, offset } => {
+                KrbError::IndefiniteLength { what, offset }
+            }
+            asn1::Error::LengthTooLong {
+                what,
+                offset,
+                octets,
+            } => KrbError::LengthTooLong {
+                what,
+                offset,
+                octets,
+            },
+            asn1::Error::UnexpectedTag {
+                what,
+                offset,
+                expected,
+                found,
+            } => KrbError::UnexpectedTag {
+                what,
+                offset,
+                expected,
+                found,
+            },
+            asn1::Error::Missing { what, offset } => KrbError::Missing { what, offset },
+            asn1::Error::InvalidValue {
+                what,
+                offset,
+                reason,
+            } => KrbError::InvalidValue {
+                what,
+                offset,
+                reason,
+            },
+        }
+    }
 }
 
 /// One parsed Kerberos message.
@@ -154,12 +206,12 @@ impl<'a> KrbMessage<'a> {
 
 /// Parses one DER Kerberos message. Bytes after the message are ignored.
 pub fn parse_message(input: &[u8]) -> Result<KrbMessage<'_>, KrbError> {
-    parse_message_in(Der::new(input))
+    parse_message_in(Reader::new(input))
 }
 
 /// Parses the message at the reader's position, keeping offsets relative to the reader's
 /// input (the GSS wrapper uses this so errors point into the whole token).
-fn parse_message_in(mut der: Der<'_>) -> Result<KrbMessage<'_>, KrbError> {
+fn parse_message_in(mut der: Reader<'_>) -> Result<KrbMessage<'_>, KrbError> {
     let outer = der.read("message")?;
     if outer.tag.class != Class::Application || !outer.tag.constructed {
         return Err(KrbError::UnsupportedMessage {
@@ -169,7 +221,7 @@ fn parse_message_in(mut der: Der<'_>) -> Result<KrbMessage<'_>, KrbError> {
     }
     let kind = KrbMsgType(outer.tag.number);
     let what = kind.name().unwrap_or("message");
-    let seq = || -> Result<Der<'_>, KrbError> {
+    let seq = || -> Result<Reader<'_>, KrbError> {
         Ok(outer.contents().expect(Tag::SEQUENCE, what)?.contents())
     };
     Ok(match kind {

@@ -10,9 +10,17 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::codes::{ApOptions, EType, KdcOptions, KrbMsgType, PaDataType};
-use super::der::{Der, KerberosTime, Tag, Tlv};
 use super::error_code::KrbErrorCode;
 use super::KrbError;
+use crate::proto::asn1::{Element, Reader, Tag};
+
+/// A Kerberos timestamp, in whole seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KerberosTime(pub i64);
+
+fn time(element: Element<'_>, what: &'static str) -> Result<KerberosTime, KrbError> {
+    Ok(KerberosTime(element.generalized_time(what)?))
+}
 
 /// A PrincipalName: its name-type and components, borrowed when they are valid UTF-8.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +42,11 @@ impl fmt::Display for PrincipalName<'_> {
     }
 }
 
-fn principal_name<'a>(tlv: Tlv<'a>, what: &'static str) -> Result<PrincipalName<'a>, KrbError> {
-    let mut seq = tlv.sequence(what)?;
+fn principal_name<'a>(
+    element: Element<'a>,
+    what: &'static str,
+) -> Result<PrincipalName<'a>, KrbError> {
+    let mut seq = element.sequence(what)?;
     let name_type = seq.field(0, "name-type")?.int32("name-type")?;
     let components = seq
         .field(1, "name-string")?
@@ -87,7 +98,7 @@ impl<'a> PaData<'a> {
     /// The ETYPE-INFO2 entries, or `None` when this is not PA-ETYPE-INFO2.
     pub fn etype_info2(&self) -> Option<Result<Vec<EtypeInfo2Entry<'a>>, KrbError>> {
         (self.padata_type == PaDataType::PA_ETYPE_INFO2).then(|| {
-            Der::new(self.value)
+            Reader::new(self.value)
                 .expect(Tag::SEQUENCE, "ETYPE-INFO2")?
                 .contents()
                 .each("ETYPE-INFO2-ENTRY", |entry| {
@@ -118,8 +129,8 @@ impl<'a> PaData<'a> {
     }
 }
 
-fn pa_data_list<'a>(tlv: Tlv<'a>, what: &'static str) -> Result<Vec<PaData<'a>>, KrbError> {
-    tlv.sequence(what)?.each(what, |item| {
+fn pa_data_list<'a>(element: Element<'a>, what: &'static str) -> Result<Vec<PaData<'a>>, KrbError> {
+    element.sequence(what)?.each(what, |item| {
         let mut seq = item.sequence("PA-DATA")?;
         Ok(PaData {
             padata_type: PaDataType(seq.field(1, "padata-type")?.int32("padata-type")?),
@@ -136,8 +147,8 @@ pub struct EncryptedPart {
     pub cipher_len: usize,
 }
 
-fn encrypted_part(tlv: Tlv<'_>, what: &'static str) -> Result<EncryptedPart, KrbError> {
-    let mut seq = tlv.sequence(what)?;
+fn encrypted_part(element: Element<'_>, what: &'static str) -> Result<EncryptedPart, KrbError> {
+    let mut seq = element.sequence(what)?;
     Ok(EncryptedPart {
         etype: EType(seq.field(0, "etype")?.int32("etype")?),
         kvno: seq
@@ -157,17 +168,20 @@ pub struct Ticket<'a> {
     pub enc_part: EncryptedPart,
 }
 
-fn ticket<'a>(tlv: Tlv<'a>) -> Result<Ticket<'a>, KrbError> {
+fn ticket<'a>(element: Element<'a>) -> Result<Ticket<'a>, KrbError> {
     const TICKET: Tag = Tag::application(1);
-    if tlv.tag != TICKET {
+    if element.tag != TICKET {
         return Err(KrbError::UnexpectedTag {
             what: "Ticket",
-            offset: tlv.offset,
+            offset: element.offset,
             expected: TICKET,
-            found: tlv.tag,
+            found: element.tag,
         });
     }
-    let mut seq = tlv.contents().expect(Tag::SEQUENCE, "Ticket")?.contents();
+    let mut seq = element
+        .contents()
+        .expect(Tag::SEQUENCE, "Ticket")?
+        .contents();
     Ok(Ticket {
         tkt_vno: seq.field(0, "tkt-vno")?.uint32("tkt-vno")?,
         realm: seq.field(1, "ticket realm")?.string("ticket realm")?,
@@ -178,7 +192,7 @@ fn ticket<'a>(tlv: Tlv<'a>) -> Result<Ticket<'a>, KrbError> {
 
 /// Reads `pvno` and `msg-type` and checks the latter against the APPLICATION tag, because
 /// a disagreement means the bytes are not what the tag claims.
-fn header(seq: &mut Der<'_>, pvno_tag: u32, expected: KrbMsgType) -> Result<u32, KrbError> {
+fn header(seq: &mut Reader<'_>, pvno_tag: u32, expected: KrbMsgType) -> Result<u32, KrbError> {
     let pvno = seq.field(pvno_tag, "pvno")?.uint32("pvno")?;
     let offset = seq.offset();
     let msg_type = seq.field(pvno_tag + 1, "msg-type")?.uint32("msg-type")?;
@@ -240,7 +254,7 @@ impl<'a> KdcReq<'a> {
     }
 }
 
-pub(super) fn kdc_req<'a>(mut seq: Der<'a>, kind: KrbMsgType) -> Result<KdcReq<'a>, KrbError> {
+pub(super) fn kdc_req<'a>(mut seq: Reader<'a>, kind: KrbMsgType) -> Result<KdcReq<'a>, KrbError> {
     let pvno = header(&mut seq, 1, kind)?;
     let padata = seq
         .opt_field(3, "padata")?
@@ -261,12 +275,12 @@ pub(super) fn kdc_req<'a>(mut seq: Der<'a>, kind: KrbMsgType) -> Result<KdcReq<'
             .transpose()?,
         from: b
             .opt_field(4, "from")?
-            .map(|t| t.time("from"))
+            .map(|t| time(t, "from"))
             .transpose()?,
-        till: b.field(5, "till")?.time("till")?,
+        till: time(b.field(5, "till")?, "till")?,
         rtime: b
             .opt_field(6, "rtime")?
-            .map(|t| t.time("rtime"))
+            .map(|t| time(t, "rtime"))
             .transpose()?,
         nonce: b.field(7, "nonce")?.uint32_lenient("nonce")?,
         etypes: b
@@ -288,7 +302,7 @@ pub struct KdcRep<'a> {
     pub enc_part: EncryptedPart,
 }
 
-pub(super) fn kdc_rep<'a>(mut seq: Der<'a>, kind: KrbMsgType) -> Result<KdcRep<'a>, KrbError> {
+pub(super) fn kdc_rep<'a>(mut seq: Reader<'a>, kind: KrbMsgType) -> Result<KdcRep<'a>, KrbError> {
     let pvno = header(&mut seq, 0, kind)?;
     Ok(KdcRep {
         pvno,
@@ -313,7 +327,7 @@ pub struct ApReq<'a> {
     pub authenticator: EncryptedPart,
 }
 
-pub(super) fn ap_req(mut seq: Der<'_>) -> Result<ApReq<'_>, KrbError> {
+pub(super) fn ap_req(mut seq: Reader<'_>) -> Result<ApReq<'_>, KrbError> {
     let pvno = header(&mut seq, 0, KrbMsgType::AP_REQ)?;
     Ok(ApReq {
         pvno,
@@ -330,7 +344,7 @@ pub struct ApRep {
     pub enc_part: EncryptedPart,
 }
 
-pub(super) fn ap_rep(mut seq: Der<'_>) -> Result<ApRep, KrbError> {
+pub(super) fn ap_rep(mut seq: Reader<'_>) -> Result<ApRep, KrbError> {
     let pvno = header(&mut seq, 0, KrbMsgType::AP_REP)?;
     Ok(ApRep {
         pvno,
@@ -379,7 +393,7 @@ fn e_data(raw: &[u8]) -> EData<'_> {
 }
 
 fn decode_e_data(raw: &[u8]) -> Result<EData<'_>, KrbError> {
-    let outer = Der::new(raw).expect(Tag::SEQUENCE, "e-data")?;
+    let outer = Reader::new(raw).expect(Tag::SEQUENCE, "e-data")?;
     if outer.contents().peek_tag() == Some(Tag::SEQUENCE) {
         return pa_data_list(outer, "METHOD-DATA").map(EData::MethodData);
     }
@@ -432,17 +446,17 @@ impl KrbErrorMessage<'_> {
     }
 }
 
-pub(super) fn krb_error(mut seq: Der<'_>) -> Result<KrbErrorMessage<'_>, KrbError> {
+pub(super) fn krb_error(mut seq: Reader<'_>) -> Result<KrbErrorMessage<'_>, KrbError> {
     let pvno = header(&mut seq, 0, KrbMsgType::KRB_ERROR)?;
     let ctime = seq
         .opt_field(2, "ctime")?
-        .map(|t| t.time("ctime"))
+        .map(|t| time(t, "ctime"))
         .transpose()?;
     let cusec = seq
         .opt_field(3, "cusec")?
         .map(|t| t.uint32("cusec"))
         .transpose()?;
-    let stime = seq.field(4, "stime")?.time("stime")?;
+    let stime = time(seq.field(4, "stime")?, "stime")?;
     let susec = seq.field(5, "susec")?.uint32("susec")?;
     let error_code = KrbErrorCode(seq.field(6, "error-code")?.int32("error-code")?);
     let crealm = seq
