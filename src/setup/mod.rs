@@ -18,6 +18,7 @@ pub mod smb;
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir, FastMap, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
+use crate::proto::framing::{DnsOverTcp, Framer};
 use dns::NameTable;
 use kerberos::{KdcTracker, KrbExchange, KrbSummary};
 use records::Record;
@@ -102,8 +103,8 @@ struct TcpState {
     last: At,
     /// Data flowed, so the handshake completed even if the capture missed it.
     data_seen: bool,
-    /// DNS over TCP: the server's bytes not yet framed.
-    dns_buf: Vec<u8>,
+    /// DNS over TCP: the server's messages, framed (made at its first data).
+    dns: Option<Box<Framer<DnsOverTcp>>>,
     /// The SMB state, for an SMB connection (kept here so one lookup per event finds both).
     /// Made at the connection's first data, gap, FIN or RST, with the handshake seen so far:
     /// a flood of SYNs that are never answered costs no SMB state.
@@ -216,7 +217,7 @@ impl FlowSink for Analyzer {
             reset: None,
             last: at,
             data_seen: false,
-            dns_buf: Vec::new(),
+            dns: None,
             smb: None,
         });
         state.last = at;
@@ -397,22 +398,17 @@ impl Analyzer {
         if dir != Dir::ToClient {
             return;
         }
-        let buf = &mut state.dns_buf;
-        buf.extend_from_slice(bytes);
-        let mut complete = Vec::new();
-        while let Some(len) = crate::proto::dns::tcp_message_len(buf) {
-            let total = crate::proto::dns::TCP_LENGTH_PREFIX + len;
-            if buf.len() < total {
-                break;
+        let framer = state
+            .dns
+            .get_or_insert_with(|| Box::new(Framer::new(DnsOverTcp, true)));
+        let out = &mut self.out;
+        let keep_records = self.opts.keep_records;
+        framer.data(bytes, &mut |f| {
+            let recs = out.names.learn(f.body, at.frame);
+            if keep_records {
+                out.records.extend(recs.into_iter().map(Record::Dns));
             }
-            complete.push(buf.drain(..total).skip(2).collect::<Vec<u8>>());
-        }
-        for msg in complete {
-            let recs = self.out.names.learn(&msg, at.frame);
-            if self.opts.keep_records {
-                self.out.records.extend(recs.into_iter().map(Record::Dns));
-            }
-        }
+        });
     }
 }
 

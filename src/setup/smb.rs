@@ -1,25 +1,23 @@
 //! One SMB connection's setup, from the bytes of its two TCP directions.
 //!
-//! A [`Framer`] per direction cuts the stream into NetBIOS session-service records (Direct TCP
-//! on 445 uses the same 4-byte header), resynchronising on the next plausible `\xfeSMB` /
-//! `\xffSMB` / `\xfdSMB` / `\xfcSMB` record after a gap or when the capture starts mid-stream.
-//! Only the first [`KEEP_PREFIX`] bytes of a record are kept: the rest of a large READ or WRITE
-//! is skipped by length, never copied. Requests are matched to responses by MessageId (STATUS_
-//! PENDING interims noted, the final response awaited), and each setup exchange — NEGOTIATE,
-//! SESSION_SETUP, TREE_CONNECT (and the TREE_DISCONNECT/LOGOFF after them) — is kept with what
-//! the findings need: dialects, security modes, the credentials and SPN in the security
-//! buffers, Kerberos errors inside them, share paths and flags, the server's TCP ACK of the
-//! request. Exchanges of other commands are only counted, so a long bulk transfer costs no
-//! memory.
+//! A [`Framer`] per direction cuts the stream into NetBIOS session-service records
+//! ([`crate::proto::framing`] says how it resynchronises and what of a large record it keeps).
+//! Requests are matched to responses by MessageId (STATUS_PENDING interims noted, the final
+//! response awaited), and each setup exchange — NEGOTIATE, SESSION_SETUP, TREE_CONNECT (and the
+//! TREE_DISCONNECT/LOGOFF after them) — is kept with what the findings need: dialects, security
+//! modes, the credentials and SPN in the security buffers, Kerberos errors inside them, share
+//! paths and flags, the server's TCP ACK of the request. Exchanges of other commands are only
+//! counted, so a long bulk transfer costs no memory.
 
 use super::kerberos::record as krb_record;
 use super::records::{KrbRecord, Record, Smb2Record};
 use crate::capture::Timestamp;
 use crate::flow::{At, CloseReason, ConnInfo, Dir, GapReason};
+use crate::proto::framing::{Frame, Framer, Nbss};
 use crate::proto::gss::ntlmssp::{self, NtlmMessage, NtlmVersion};
 use crate::proto::gss::spnego::{self, MechToken, SecurityBlob};
 use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage};
-use crate::proto::nbss;
+use crate::proto::nbss::{self, NbssType};
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb1::{self, Smb1Body, Smb1Command, Smb1Status};
 use crate::proto::smb2::{
@@ -29,17 +27,8 @@ use crate::proto::smb2::{
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
-/// Bytes of a record kept for parsing: every setup message fits, and a READ/WRITE header with
-/// plenty to spare.
-pub const KEEP_PREFIX: usize = 64 * 1024;
-/// Bytes kept of a record that carries a single non-setup message (a READ, a WRITE, ...) or an
-/// encrypted one: the SMB2 header and any fixed body fit, and the data after it is skipped by
-/// length, never copied.
-pub const BULK_KEEP: usize = 512;
 /// At most this many requests of non-setup commands await their responses per connection.
 const MAX_PENDING_OTHER: usize = 8192;
-
-const SMB_MAGICS: [[u8; 4]; 4] = [*b"\xfeSMB", *b"\xffSMB", *b"\xfdSMB", *b"\xfcSMB"];
 
 /// The command of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,284 +317,7 @@ pub struct SmbConnection {
     pending_other: HashMap<u64, Smb2Command>,
     smb1_negotiate: Option<usize>,
     unacked: VecDeque<usize>,
-    framers: [Framer; 2],
-}
-
-/// A complete (or cut) session-service record, or the kept prefix of a bulk one.
-struct RawRecord<'a> {
-    nbss_type: u8,
-    bytes: &'a [u8],
-    cut: bool,
-}
-
-/// Cuts one direction's bytes into records.
-///
-/// Records are handed on straight from the input when they lie whole inside one piece of it;
-/// only a record (prefix) split across pieces is copied, into buffers that are reused.
-#[derive(Debug, Default, Clone)]
-struct Framer {
-    /// The start of a record that has not arrived whole yet (NBSS header included).
-    buf: Vec<u8>,
-    synced: bool,
-    /// Bytes of the current record still to pass unread.
-    skip: u64,
-    /// The kept prefix (NBSS header excluded) of the record being skipped, if any.
-    held: Option<u8>,
-    held_bytes: Vec<u8>,
-}
-
-/// How much of a record the framer can see and what to keep of it.
-enum Plan {
-    /// The bytes at hand cannot start a record.
-    Invalid,
-    /// At least this many bytes (from the record's start) are needed to go on.
-    NeedMore(usize),
-    Record {
-        nbss_type: u8,
-        /// NBSS header plus length.
-        total: usize,
-        /// Bytes from the record's start to keep (header included).
-        keep: usize,
-    },
-}
-
-/// SMB2 commands whose bodies setup analysis reads; everything else needs only its header and
-/// fixed body.
-fn is_setup_command(cmd: u16) -> bool {
-    matches!(
-        Smb2Command(cmd),
-        Smb2Command::NEGOTIATE
-            | Smb2Command::SESSION_SETUP
-            | Smb2Command::TREE_CONNECT
-            | Smb2Command::TREE_DISCONNECT
-            | Smb2Command::LOGOFF
-    )
-}
-
-/// True when only the first [`BULK_KEEP`] bytes of a payload can matter: a single plain
-/// message of a non-setup command (READ, WRITE, ...), or an encrypted message, whose
-/// transform header is all that is readable.
-fn is_bulk(payload: &[u8]) -> bool {
-    match payload {
-        [0xfe, b'S', b'M', b'B', ..] => {
-            let cmd = payload
-                .get(12..14)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]));
-            let next = payload
-                .get(20..24)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            matches!((cmd, next), (Some(c), Some(0)) if !is_setup_command(c))
-        }
-        [0xfd, b'S', b'M', b'B', ..] => true,
-        _ => false,
-    }
-}
-
-fn plan(src: &[u8]) -> Plan {
-    let [nbss_type, l0, l1, l2, ..] = *src else {
-        return Plan::NeedMore(nbss::HEADER_LEN);
-    };
-    if !matches!(nbss_type, 0x00 | 0x81..=0x85) {
-        return Plan::Invalid;
-    }
-    let total = nbss::HEADER_LEN + u32::from_be_bytes([0, l0, l1, l2]) as usize;
-    let mut keep = total.min(nbss::HEADER_LEN + KEEP_PREFIX);
-    if nbss_type == 0x00 && keep > nbss::HEADER_LEN + BULK_KEEP {
-        // The first header decides whether the rest is bulk.
-        let peek = nbss::HEADER_LEN + smb2::HEADER_LEN;
-        if src.len() < peek {
-            return Plan::NeedMore(peek);
-        }
-        if is_bulk(&src[nbss::HEADER_LEN..]) {
-            keep = nbss::HEADER_LEN + BULK_KEEP;
-        }
-    }
-    if src.len() < keep {
-        return Plan::NeedMore(keep);
-    }
-    Plan::Record {
-        nbss_type,
-        total,
-        keep,
-    }
-}
-
-fn plausible_header(b: &[u8]) -> bool {
-    match b {
-        [0x00, _, _, _, m0, m1, m2, m3, ..] => {
-            let len = u32::from_be_bytes([0, b[1], b[2], b[3]]);
-            len >= 4 && SMB_MAGICS.contains(&[*m0, *m1, *m2, *m3])
-        }
-        _ => false,
-    }
-}
-
-/// What [`Framer::take`] did with the bytes it was shown.
-enum Took {
-    /// This many bytes were consumed.
-    Bytes(usize),
-    NeedMore,
-    Invalid,
-}
-
-impl Framer {
-    fn data(&mut self, mut input: &[u8], out: &mut dyn FnMut(RawRecord<'_>)) {
-        while !input.is_empty() {
-            if self.skip > 0 {
-                let n = (self.skip.min(input.len() as u64)) as usize;
-                self.skip -= n as u64;
-                input = &input[n..];
-                if self.skip == 0 {
-                    self.release_held(out);
-                }
-                continue;
-            }
-            if !self.synced {
-                self.buf.extend_from_slice(input);
-                input = &[];
-                self.resync();
-                if self.synced {
-                    self.records_from_buf(out);
-                }
-                continue;
-            }
-            if self.buf.is_empty() {
-                // Fast path: whole records (or whole kept prefixes) straight from the input.
-                match self.take(input, out) {
-                    Took::Bytes(n) => {
-                        input = &input[n..];
-                        continue;
-                    }
-                    Took::Invalid => {
-                        self.synced = false;
-                        continue;
-                    }
-                    Took::NeedMore => {}
-                }
-            }
-            let need = match plan(&self.buf) {
-                Plan::NeedMore(n) => n,
-                _ => nbss::HEADER_LEN,
-            };
-            let n = need.saturating_sub(self.buf.len()).max(1).min(input.len());
-            self.buf.extend_from_slice(&input[..n]);
-            input = &input[n..];
-            self.records_from_buf(out);
-        }
-    }
-
-    /// Frames one record at the start of `src`: hands it on, or holds its kept prefix while
-    /// the rest is skipped.
-    fn take(&mut self, src: &[u8], out: &mut dyn FnMut(RawRecord<'_>)) -> Took {
-        let (nbss_type, total, keep) = match plan(src) {
-            Plan::Invalid => return Took::Invalid,
-            Plan::NeedMore(_) => return Took::NeedMore,
-            Plan::Record {
-                nbss_type,
-                total,
-                keep,
-            } => (nbss_type, total, keep),
-        };
-        let kept = &src[nbss::HEADER_LEN..keep];
-        // Only the prefix matters; the rest is bulk data to pass over.
-        let already = (src.len() - keep).min(total - keep);
-        let rest = (total - keep - already) as u64;
-        if rest == 0 {
-            out(RawRecord {
-                nbss_type,
-                bytes: kept,
-                cut: false,
-            });
-        } else {
-            self.skip = rest;
-            self.held = Some(nbss_type);
-            self.held_bytes.clear();
-            self.held_bytes.extend_from_slice(kept);
-        }
-        Took::Bytes(keep + already)
-    }
-
-    /// Consumes complete records from `buf` while synced.
-    fn records_from_buf(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut at = 0;
-        while self.synced && self.skip == 0 && at < buf.len() {
-            match self.take(&buf[at..], out) {
-                Took::Bytes(n) => at += n,
-                Took::NeedMore => break,
-                Took::Invalid => {
-                    buf.drain(..at);
-                    at = 0;
-                    self.synced = false;
-                    std::mem::swap(&mut self.buf, &mut buf);
-                    self.resync();
-                    std::mem::swap(&mut self.buf, &mut buf);
-                }
-            }
-        }
-        buf.drain(..at);
-        self.buf = buf;
-    }
-
-    /// Nothing buffered, held or being skipped.
-    fn is_idle(&self) -> bool {
-        self.buf.is_empty() && self.skip == 0 && self.held.is_none()
-    }
-
-    fn release_held(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
-        if let Some(nbss_type) = self.held.take() {
-            out(RawRecord {
-                nbss_type,
-                bytes: &self.held_bytes,
-                cut: false,
-            });
-        }
-    }
-
-    /// Drops bytes up to the next plausible record header.
-    fn resync(&mut self) {
-        match (0..self.buf.len()).find(|&i| plausible_header(&self.buf[i..])) {
-            Some(i) => {
-                self.buf.drain(..i);
-                self.synced = true;
-            }
-            None => {
-                let keep = self.buf.len().min(7);
-                self.buf.drain(..self.buf.len() - keep);
-            }
-        }
-    }
-
-    /// `len` bytes will never arrive. A gap inside skipped bulk data costs nothing; a gap inside
-    /// a kept record yields what was kept as a cut record.
-    fn gap(&mut self, len: u64, out: &mut dyn FnMut(RawRecord<'_>)) {
-        if self.skip > 0 {
-            if len < self.skip {
-                self.skip -= len;
-                return;
-            }
-            self.skip = 0;
-            self.release_held(out);
-        } else {
-            self.flush_partial(out);
-        }
-        self.synced = false;
-        self.buf.clear();
-    }
-
-    /// The stream ended: a record in progress is yielded as cut.
-    fn flush_partial(&mut self, out: &mut dyn FnMut(RawRecord<'_>)) {
-        if self.held.is_some() {
-            self.release_held(out);
-        } else if self.synced && self.buf.len() > nbss::HEADER_LEN {
-            out(RawRecord {
-                nbss_type: self.buf[0],
-                bytes: &self.buf[nbss::HEADER_LEN..],
-                cut: true,
-            });
-        }
-        self.buf.clear();
-    }
+    framers: [Framer<Nbss>; 2],
 }
 
 /// Where dissection records go (only when `dump` asked for them).
@@ -630,10 +342,7 @@ impl SmbConnection {
     /// it. Without a SYN the capture started mid-stream, and the framers must resynchronise.
     pub fn new(conn: &ConnInfo, syn: Option<Moment>, synack: Option<Moment>) -> Self {
         let handshake_seen = syn.is_some();
-        let framer = Framer {
-            synced: handshake_seen,
-            ..Framer::default()
-        };
+        let framer = Framer::new(Nbss, handshake_seen);
         Self {
             conn: conn.clone(),
             syn,
@@ -687,12 +396,7 @@ impl SmbConnection {
     pub fn fin(&mut self, dir: Dir, at: At) {
         self.fins.push((dir, at));
         for f in &mut self.framers {
-            if f.is_idle() {
-                *f = Framer {
-                    synced: f.synced,
-                    ..Framer::default()
-                };
-            }
+            f.release_buffers();
         }
         self.exchanges.shrink_to_fit();
         self.pending.shrink_to_fit();
@@ -719,7 +423,7 @@ impl SmbConnection {
     pub fn close(&mut self, reason: CloseReason, at: At, sinks: &mut Sinks<'_>) {
         for dir in [Dir::ToServer, Dir::ToClient] {
             let mut framer = std::mem::take(&mut self.framers[dir.index()]);
-            framer.flush_partial(&mut |r| self.record(at, dir, 0, r, sinks));
+            framer.finish(&mut |r| self.record(at, dir, 0, r, sinks));
         }
         self.other_unanswered += self.pending_other.len() as u64;
         self.closed = Some((reason, at));
@@ -732,13 +436,13 @@ impl SmbConnection {
         self.gaps.shrink_to_fit();
     }
 
-    fn record(&mut self, at: At, dir: Dir, end: u64, raw: RawRecord<'_>, sinks: &mut Sinks<'_>) {
-        match raw.nbss_type {
-            0x00 => {}
-            0x85 => return,
-            t => return self.netbios_record(at, t, raw.bytes),
+    fn record(&mut self, at: At, dir: Dir, end: u64, raw: Frame<'_>, sinks: &mut Sinks<'_>) {
+        match raw.record.first().copied().map(NbssType) {
+            Some(NbssType::SESSION_MESSAGE) => {}
+            Some(NbssType::KEEPALIVE) | None => return,
+            Some(t) => return self.netbios_record(at, t, raw.body),
         }
-        let payload = raw.bytes;
+        let payload = raw.body;
         match payload.get(..4) {
             Some(b"\xfeSMB") => {
                 // A message too cut to name its command cannot be tied to setup: skipped.
@@ -769,26 +473,21 @@ impl SmbConnection {
         }
     }
 
-    fn netbios_record(&mut self, at: At, nbss_type: u8, body: &[u8]) {
-        let mut framed = Vec::with_capacity(body.len() + 4);
-        framed.push(nbss_type);
-        framed.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        framed.extend_from_slice(body);
+    fn netbios_record(&mut self, at: At, nbss_type: NbssType, body: &[u8]) {
         let session = self.netbios.get_or_insert(NetbiosSession {
             request: None,
             called: None,
             positive: None,
             negative: None,
         });
-        match nbss::parse_message(&framed) {
-            Ok((nbss::NbssMessage::SessionRequest { called, .. }, _)) => {
+        // The body as far as it was kept: a record cut short parses as far as it goes.
+        match nbss::parse_payload(nbss_type, body) {
+            Ok(nbss::NbssMessage::SessionRequest { called, .. }) => {
                 session.request = Some(at);
                 session.called = Some(called.name.trim_end().to_string());
             }
-            Ok((nbss::NbssMessage::PositiveResponse, _)) => session.positive = Some(at),
-            Ok((nbss::NbssMessage::NegativeResponse(code), _)) => {
-                session.negative = Some((at, code.0))
-            }
+            Ok(nbss::NbssMessage::PositiveResponse) => session.positive = Some(at),
+            Ok(nbss::NbssMessage::NegativeResponse(code)) => session.negative = Some((at, code.0)),
             _ => {}
         }
     }
@@ -1243,94 +942,5 @@ fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool, keep: bool) -> Smb2
 
 /// True when the first bytes of a stream look like SMB over NBSS or Direct TCP.
 pub fn looks_like_smb(bytes: &[u8]) -> bool {
-    (0..bytes.len().min(64)).any(|i| plausible_header(&bytes[i..]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testkit::smb::{self as build, Header};
-    use crate::testkit::{filler, nbss_frame};
-
-    /// A setup message, a 64 KiB READ response and a WRITE request, NBSS-framed.
-    fn stream() -> Vec<u8> {
-        let tree = Header::request(Smb2Command::TREE_CONNECT, 3);
-        let read = Header::request(Smb2Command::READ, 4);
-        let write = Header::request(Smb2Command::WRITE, 5);
-        [
-            nbss_frame(&build::message(
-                &tree,
-                &build::tree_connect_request(r"\\nas1\data"),
-            )),
-            nbss_frame(&build::message(
-                &Header::response_to(&read, NtStatus::STATUS_SUCCESS),
-                &build::read_response(&filler(1, 65_536)),
-            )),
-            nbss_frame(&build::message(
-                &write,
-                &build::write_request([1; 16], 0, &filler(2, 3000)),
-            )),
-        ]
-        .concat()
-    }
-
-    fn frame(pieces: &[&[u8]]) -> Vec<(u8, Vec<u8>, bool)> {
-        let mut f = Framer {
-            synced: true,
-            ..Framer::default()
-        };
-        let mut out = Vec::new();
-        for p in pieces {
-            f.data(p, &mut |r| out.push((r.nbss_type, r.bytes.to_vec(), r.cut)));
-        }
-        f.flush_partial(&mut |r| out.push((r.nbss_type, r.bytes.to_vec(), r.cut)));
-        out
-    }
-
-    #[test]
-    fn bulk_records_keep_only_their_prefix_and_setup_records_stay_whole() {
-        let s = stream();
-        let records = frame(&[&s]);
-        let lens: Vec<usize> = records.iter().map(|r| r.1.len()).collect();
-        let tree_len = u32::from_be_bytes([0, s[1], s[2], s[3]]) as usize;
-        assert_eq!(lens, vec![tree_len, BULK_KEEP, BULK_KEEP]);
-        assert!(records.iter().all(|r| r.0 == 0 && !r.2));
-    }
-
-    #[test]
-    fn a_gap_inside_skipped_bulk_data_costs_nothing() {
-        let s = stream();
-        let mut f = Framer {
-            synced: true,
-            ..Framer::default()
-        };
-        let mut out = Vec::new();
-        let read_start = 4 + u32::from_be_bytes([0, s[1], s[2], s[3]]) as usize;
-        f.data(&s[..read_start + 2000], &mut |r| out.push(r.bytes.len()));
-        f.gap(1000, &mut |r| out.push(r.bytes.len()));
-        f.data(&s[read_start + 3000..], &mut |r| out.push(r.bytes.len()));
-        assert_eq!(out.len(), 3);
-    }
-
-    proptest::proptest! {
-        /// However the stream is cut into segments, the same records come out.
-        #[test]
-        fn any_segmentation_frames_the_same_records(
-            cuts in proptest::collection::vec(1usize..70_000, 0..12),
-        ) {
-            let s = stream();
-            let whole = frame(&[&s]);
-            let mut points: Vec<usize> = cuts.into_iter().map(|c| c % s.len()).collect();
-            points.sort_unstable();
-            points.dedup();
-            let mut pieces = Vec::new();
-            let mut at = 0;
-            for p in points {
-                pieces.push(&s[at..p]);
-                at = p;
-            }
-            pieces.push(&s[at..]);
-            proptest::prop_assert_eq!(frame(&pieces), whole);
-        }
-    }
+    Nbss.starts_within(bytes, 64)
 }
