@@ -8,7 +8,7 @@ use crate::report::dump::ConversationLog;
 use crate::report::table::{write_table, Detail, TableOptions};
 use crate::report::{self, FileReport, Report};
 use crate::scan;
-use crate::setup::records::Record;
+use crate::setup::observations::Observation as Record;
 use crate::setup::{Analyzer, SetupOptions};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};

@@ -7,7 +7,7 @@
 //! Memory: a TCP record is buffered only up to [`kerberos::MAX_RECORD_LEN`]; after a gap the
 //! stream resynchronises on the next plausible record marker ([`KrbRecordMarker`]).
 
-use super::records::KrbRecord;
+use super::observations::{KrbCarrier, KrbObservation};
 use super::Analysis;
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir};
@@ -160,11 +160,11 @@ impl KdcTracker {
         at: At,
         dir: Dir,
         payload: &[u8],
-        records: &mut Vec<KrbRecord>,
+        records: &mut Vec<KrbObservation>,
         out: &mut Analysis,
     ) {
         if let Ok(msg) = kerberos::parse_message(payload) {
-            records.push(record(&msg, at.frame, "udp"));
+            records.push(KrbObservation::of(&msg, at.frame, KrbCarrier::Udp));
             self.message(conn, at, dir, &msg, false, out);
         }
     }
@@ -176,7 +176,7 @@ impl KdcTracker {
         at: At,
         dir: Dir,
         bytes: &[u8],
-        records: &mut Vec<KrbRecord>,
+        records: &mut Vec<KrbObservation>,
         out: &mut Analysis,
     ) {
         // The framer is taken out for the call so that its records can update the rest.
@@ -187,7 +187,7 @@ impl KdcTracker {
             .unwrap_or_else(|| Framer::new(KrbRecordMarker, true));
         framer.data(bytes, &mut |f| {
             if let Ok(msg) = kerberos::parse_message(f.body) {
-                records.push(record(&msg, at.frame, "tcp"));
+                records.push(KrbObservation::of(&msg, at.frame, KrbCarrier::Tcp));
                 self.message(conn, at, dir, &msg, true, out);
             }
         });
@@ -338,23 +338,5 @@ impl KdcTracker {
             }
             KrbMessage::ApReq(_) | KrbMessage::ApRep(_) => {}
         }
-    }
-}
-
-/// The `dump` record of a Kerberos message.
-pub fn record(msg: &KrbMessage<'_>, frame: u64, carrier: &'static str) -> KrbRecord {
-    let msg_type = msg.msg_type();
-    let code = msg.error_code();
-    KrbRecord {
-        frame,
-        proto: "kerberos",
-        carrier,
-        msg_type: msg_type.0,
-        msg_name: msg_type.to_string(),
-        error_code: code.map(|c| c.0),
-        error_name: code.map(|c| c.to_string()),
-        cname: msg.cname().map(|c| c.to_string()),
-        sname: msg.sname().map(|s| s.to_string()),
-        realm: msg.realm().map(str::to_string),
     }
 }

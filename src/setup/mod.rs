@@ -12,7 +12,7 @@
 
 pub mod dns;
 pub mod kerberos;
-pub mod records;
+pub mod observations;
 pub mod smb;
 
 use crate::capture::Timestamp;
@@ -21,7 +21,7 @@ use crate::net::UdpDatagram;
 use crate::proto::framing::{DnsOverTcp, Framer};
 use dns::NameTable;
 use kerberos::{KdcTracker, KrbExchange, KrbSummary};
-use records::Record;
+use observations::Observation;
 use smb::{SettledTotals, Sinks, SmbConnection, SmbSummary};
 use std::net::{IpAddr, SocketAddr};
 
@@ -33,7 +33,7 @@ const MAX_FAILED_CONNECTS: usize = 100_000;
 pub struct SetupOptions {
     pub smb_ports: Vec<u16>,
     pub kerberos_ports: Vec<u16>,
-    /// Keep dissection records for `dump`.
+    /// Keep observations for `dump`.
     pub keep_records: bool,
     /// Summarise Kerberos exchanges that ended without an error, and hand finished SMB
     /// connections to [`Analyzer::take_closed`] for the caller to keep or summarise.
@@ -80,8 +80,8 @@ pub struct Analysis {
     pub kerberos_settled: Vec<KrbSummary>,
     pub names: NameTable,
     pub failed_connects: Vec<FailedConnect>,
-    /// Dissection records in frame order (only with `keep_records`).
-    pub records: Vec<Record>,
+    /// What `dump` prints, in frame order (only with `keep_records`).
+    pub records: Vec<Observation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +202,7 @@ impl Analyzer {
         out.smb.sort_by_key(|c| c.conn.first.frame);
         out.smb_settled.sort_by_key(|c| c.first.frame);
         self.kdc.finish(&mut out);
-        out.records.sort_by_key(Record::frame);
+        out.records.sort_by_key(Observation::frame);
         out
     }
 }
@@ -263,7 +263,7 @@ impl FlowSink for Analyzer {
                     if self.opts.keep_records {
                         self.out
                             .records
-                            .extend(recs.into_iter().map(Record::Kerberos));
+                            .extend(recs.into_iter().map(Observation::Kerberos));
                     }
                 }
                 TcpEvent::Gap { dir, .. } => self.kdc.tcp_gap(conn, dir),
@@ -324,12 +324,14 @@ impl FlowSink for Analyzer {
             if self.opts.keep_records {
                 self.out
                     .records
-                    .extend(recs.into_iter().map(Record::Kerberos));
+                    .extend(recs.into_iter().map(Observation::Kerberos));
             }
         } else if port == 53 || conn.client.port() == 53 {
             let recs = self.out.names.learn(&datagram.payload, at.frame);
             if self.opts.keep_records {
-                self.out.records.extend(recs.into_iter().map(Record::Dns));
+                self.out
+                    .records
+                    .extend(recs.into_iter().map(Observation::Dns));
             }
         }
     }
@@ -362,7 +364,7 @@ fn starts_smb_state(event: &TcpEvent<'_>) -> bool {
 /// Applies one flow event to an SMB connection; dissection records go to `records` when kept.
 fn smb_event(
     c: &mut SmbConnection,
-    records: Option<&mut Vec<Record>>,
+    records: Option<&mut Vec<Observation>>,
     at: At,
     event: TcpEvent<'_>,
 ) {
@@ -406,7 +408,7 @@ impl Analyzer {
         framer.data(bytes, &mut |f| {
             let recs = out.names.learn(f.body, at.frame);
             if keep_records {
-                out.records.extend(recs.into_iter().map(Record::Dns));
+                out.records.extend(recs.into_iter().map(Observation::Dns));
             }
         });
     }

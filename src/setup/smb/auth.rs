@@ -6,8 +6,7 @@ use super::{SessionInfo, Sinks};
 use crate::proto::gss::ntlmssp::{self, NtlmMessage, NtlmVersion};
 use crate::proto::gss::spnego::{self, MechToken, SecurityBlob};
 use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage};
-use crate::setup::kerberos::record as krb_record;
-use crate::setup::records::{KrbRecord, Record};
+use crate::setup::observations::{KrbCarrier, KrbObservation, Observation};
 
 /// The NTLMSSP AUTHENTICATE a client sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +49,24 @@ pub struct SmbKrbError {
     pub nt_status: Option<u32>,
 }
 
+/// Whether the SPNEGO hint in a NEGOTIATE response lists Kerberos (`None`: no hint).
+pub(super) fn offers_kerberos(buf: &[u8]) -> Option<bool> {
+    match spnego::parse_security_blob(buf) {
+        Ok(SecurityBlob::NegTokenInit(hint)) => Some(
+            hint.mech_types
+                .iter()
+                .any(|m| m == spnego::OID_KRB5 || m == spnego::OID_MS_KRB5),
+        ),
+        _ => None,
+    }
+}
+
 /// Routes Kerberos messages found in security buffers to the dump.
 pub(super) struct KrbSink<'s, 'a>(pub(super) &'s mut Sinks<'a>);
 
 impl KrbSink<'_, '_> {
-    fn push(&mut self, r: KrbRecord) {
-        self.0.push(Record::Kerberos(r));
+    fn push(&mut self, o: KrbObservation) {
+        self.0.push(Observation::Kerberos(o));
     }
 }
 
@@ -98,7 +109,7 @@ pub(super) fn security_buffer(
         Some(MechToken::Kerberos(k)) => {
             info.mechanism.get_or_insert("Kerberos");
             if let Ok(tok) = kerberos::parse_gss_krb5(k.inner) {
-                krb.push(krb_record(&tok.message, frame, "smb2"));
+                krb.push(KrbObservation::of(&tok.message, frame, KrbCarrier::Smb2));
                 match &tok.message {
                     KrbMessage::ApReq(ap) => {
                         info.ticket =

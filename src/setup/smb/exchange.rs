@@ -8,11 +8,10 @@ use super::{
     MAX_PENDING_OTHER,
 };
 use crate::flow::{At, Dir};
-use crate::proto::gss::spnego::{self, SecurityBlob};
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb1::{self, Smb1Body, Smb1Command, Smb1Status};
 use crate::proto::smb2::{Body, NegotiateContext, Smb2Command, Smb2Message};
-use crate::setup::records::{Record, Smb2Record};
+use crate::setup::observations::{Observation, Smb2Observation};
 
 impl SmbConnection {
     pub(super) fn smb1_message(&mut self, at: At, dir: Dir, end: u64, payload: &[u8], cut: bool) {
@@ -88,7 +87,7 @@ impl SmbConnection {
         sinks: &mut Sinks<'_>,
     ) {
         let h = &msg.header;
-        let mut rec = smb2_record(at.frame, msg, cut, sinks.keeping());
+        let mut rec = Smb2Observation::of(at.frame, msg, cut);
         let cmd = h.command;
         let is_setup = matches!(
             cmd,
@@ -100,7 +99,7 @@ impl SmbConnection {
         );
         if !h.is_response() {
             if dir != Dir::ToServer || cmd == Smb2Command::CANCEL {
-                sinks.push(Record::Smb2(rec));
+                sinks.push(Observation::Smb2(rec));
                 return;
             }
             if !is_setup {
@@ -111,7 +110,7 @@ impl SmbConnection {
                 if self.pending_other.len() < MAX_PENDING_OTHER {
                     self.pending_other.insert(h.message_id, cmd);
                 }
-                sinks.push(Record::Smb2(rec));
+                sinks.push(Observation::Smb2(rec));
                 return;
             }
             let mut x = Exchange::new(Command::Smb2(cmd), h.message_id);
@@ -134,11 +133,7 @@ impl SmbConnection {
                         client_ciphers: ciphers,
                         ..NegotiateInfo::default()
                     });
-                    rec.dialects = n
-                        .dialects
-                        .iter()
-                        .map(|d| format!("0x{:04x}", d.0))
-                        .collect();
+                    rec.dialects = n.dialects.clone();
                 }
                 Ok(Body::SessionSetupRequest(s)) => {
                     let mut info = SessionInfo {
@@ -148,12 +143,7 @@ impl SmbConnection {
                     if let Ok(buf) = s.security_buffer {
                         auth::security_buffer(buf, &mut info, at.frame, &mut auth::KrbSink(sinks));
                     }
-                    if let Some(n) = &info.ntlm {
-                        rec.ntlmssp_user = Some(n.user.clone());
-                        rec.ntlmssp_domain = Some(n.domain.clone());
-                        rec.ntlmssp_host = Some(n.workstation.clone());
-                        rec.ntlmssp_target = n.target_name.clone();
-                    }
+                    rec.ntlm = info.ntlm.clone();
                     x.session = Some(info);
                 }
                 Ok(Body::TreeConnectRequest(t)) => {
@@ -171,7 +161,7 @@ impl SmbConnection {
             self.pending.insert(h.message_id, i);
             self.unacked.push_back(i);
             self.exchanges.push(x);
-            sinks.push(Record::Smb2(rec));
+            sinks.push(Observation::Smb2(rec));
             return;
         }
         // A response.
@@ -180,7 +170,7 @@ impl SmbConnection {
             if status != NtStatus::STATUS_PENDING || !h.is_async() {
                 self.pending_other.remove(&h.message_id);
             }
-            sinks.push(Record::Smb2(rec));
+            sinks.push(Observation::Smb2(rec));
             return;
         }
         let found = self.pending.get(&h.message_id).copied().filter(|&i| {
@@ -208,13 +198,13 @@ impl SmbConnection {
             self.pending.remove(&h.message_id);
         }
         let Some(x) = self.exchanges.get_mut(i) else {
-            sinks.push(Record::Smb2(rec));
+            sinks.push(Observation::Smb2(rec));
             return;
         };
         x.truncated |= cut;
         if interim {
             x.interim.get_or_insert(at);
-            sinks.push(Record::Smb2(rec));
+            sinks.push(Observation::Smb2(rec));
             return;
         }
         x.response = Some(at);
@@ -237,23 +227,20 @@ impl SmbConnection {
                 info.server_security_mode = Some(n.security_mode.0);
                 info.server_capabilities = Some(n.capabilities.0);
                 info.server_ciphers = ciphers;
-                if let Ok(Ok(SecurityBlob::NegTokenInit(hint))) = n
+                if let Some(krb) = n
                     .security_buffer
                     .as_ref()
-                    .map(|b| spnego::parse_security_blob(b))
+                    .ok()
+                    .and_then(|b| auth::offers_kerberos(b))
                 {
-                    info.server_offers_kerberos = Some(
-                        hint.mech_types
-                            .iter()
-                            .any(|m| m == spnego::OID_KRB5 || m == spnego::OID_MS_KRB5),
-                    );
+                    info.server_offers_kerberos = Some(krb);
                 }
-                rec.dialect = Some(format!("0x{:04x}", n.dialect.0));
+                rec.dialect = Some(n.dialect);
             }
             Ok(Body::SessionSetupResponse(s)) => {
                 let info = x.session.get_or_insert_with(SessionInfo::default);
                 info.session_flags = Some(s.session_flags.0);
-                rec.session_flags = Some(format!("0x{:04x}", s.session_flags.0));
+                rec.session_flags = Some(s.session_flags);
                 if let Ok(buf) = s.security_buffer {
                     auth::security_buffer(buf, info, at.frame, &mut auth::KrbSink(sinks));
                 }
@@ -262,42 +249,11 @@ impl SmbConnection {
                 let info = x.tree.get_or_insert_with(TreeInfo::default);
                 info.share_type = Some(t.share_type.0);
                 info.share_flags = Some(t.share_flags.0);
-                rec.share_type = Some(t.share_type.0);
-                rec.share_flags = Some(format!("0x{:08x}", t.share_flags.0));
+                rec.share_type = Some(t.share_type);
+                rec.share_flags = Some(t.share_flags);
             }
             _ => {}
         }
-        sinks.push(Record::Smb2(rec));
-    }
-}
-
-/// The dump record of a message; without `keep` (no `dump`), a blank one that costs no
-/// allocation, since it is dropped unread.
-fn smb2_record(frame: u64, msg: &Smb2Message<'_>, cut: bool, keep: bool) -> Smb2Record {
-    let h = &msg.header;
-    let blank = Smb2Record {
-        frame,
-        proto: "smb2",
-        cmd: h.command.0,
-        response: h.is_response(),
-        msg_id: h.message_id,
-        session_id: h.session_id,
-        truncated: cut,
-        ..Smb2Record::default()
-    };
-    if !keep {
-        return blank;
-    }
-    Smb2Record {
-        cmd_name: h
-            .command
-            .name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("0x{:04x}", h.command.0)),
-        status: format!("0x{:08x}", h.status.0),
-        status_name: h.status.to_string(),
-        tree_id: h.tree_id(),
-        async_id: h.async_id(),
-        ..blank
+        sinks.push(Observation::Smb2(rec));
     }
 }

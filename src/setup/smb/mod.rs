@@ -14,7 +14,7 @@ mod exchange;
 
 pub use auth::{NtlmInfo, SmbKrbError};
 
-use super::records::Record;
+use super::observations::Observation;
 use crate::capture::Timestamp;
 use crate::flow::{At, CloseReason, ConnInfo, Dir, GapReason};
 use crate::proto::framing::{Frame, Framer, Nbss};
@@ -276,17 +276,13 @@ pub struct SmbConnection {
     framers: [Framer<Nbss>; 2],
 }
 
-/// Where dissection records go (only when `dump` asked for them).
+/// Where observations for `dump` go (only when it asked for them).
 pub struct Sinks<'a> {
-    pub records: Option<&'a mut Vec<Record>>,
+    pub records: Option<&'a mut Vec<Observation>>,
 }
 
 impl Sinks<'_> {
-    fn keeping(&self) -> bool {
-        self.records.is_some()
-    }
-
-    fn push(&mut self, r: Record) {
+    fn push(&mut self, r: Observation) {
         if let Some(v) = self.records.as_mut() {
             v.push(r);
         }
