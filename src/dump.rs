@@ -6,7 +6,7 @@ use crate::flow::Tee;
 use crate::options::Options;
 use crate::pipeline;
 use crate::report::dump::{ConversationLog, ConversationRecord};
-use crate::setup::records::Record;
+use crate::setup::observations::Observation;
 use crate::setup::{Analyzer, SetupOptions};
 use std::io::{self, Write};
 use std::path::Path;
@@ -36,11 +36,11 @@ impl DumpProtos {
         }
     }
 
-    fn wants(&self, record: &Record) -> bool {
+    fn wants(&self, record: &Observation) -> bool {
         match record {
-            Record::Smb2(_) => self.smb2,
-            Record::Kerberos(_) => self.kerberos,
-            Record::Dns(_) => self.dns,
+            Observation::Smb2(_) => self.smb2,
+            Observation::Kerberos(_) => self.kerberos,
+            Observation::Dns(_) => self.dns,
         }
     }
 }
@@ -51,7 +51,7 @@ pub struct Dump {
     /// One record per TCP conversation (with `tcp`), ordered by its first frame.
     conversations: Vec<ConversationRecord>,
     /// Protocol records of the wanted kinds, in frame order.
-    records: Vec<Record>,
+    records: Vec<Observation>,
     /// Why the capture ended early, if it did: the records are those up to the break.
     pub read_error: Option<CaptureError>,
 }

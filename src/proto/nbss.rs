@@ -182,7 +182,16 @@ pub fn parse_message(input: &[u8]) -> Result<(NbssMessage<'_>, usize), NbssError
         .map_err(|_: NomErr<'_>| NbssError::Incomplete {
             needed: length.saturating_sub(rest.len()),
         })?;
-    let message = match header.msg_type {
+    Ok((
+        parse_payload(header.msg_type, payload)?,
+        header.record_len(),
+    ))
+}
+
+/// Reads the payload of a record of type `msg_type`, as far as it goes: for a record a framer
+/// cut short or kept only the start of, whose header promises more than there is.
+pub fn parse_payload(msg_type: NbssType, payload: &[u8]) -> Result<NbssMessage<'_>, NbssError> {
+    Ok(match msg_type {
         NbssType::SESSION_MESSAGE => NbssMessage::SessionMessage(payload),
         NbssType::SESSION_REQUEST => {
             let (rest, called) = netbios_name(payload, HEADER_LEN)?;
@@ -214,8 +223,7 @@ pub fn parse_message(input: &[u8]) -> Result<(NbssMessage<'_>, usize), NbssError
             }
         }
         _ => NbssMessage::Keepalive,
-    };
-    Ok((message, header.record_len()))
+    })
 }
 
 fn header(input: &[u8]) -> Result<(&[u8], NbssHeader), NbssError> {

@@ -8,6 +8,7 @@
 pub mod dump;
 pub mod json;
 pub mod junit;
+pub mod records;
 pub mod sarif;
 pub mod table;
 pub mod timeline;

@@ -2,7 +2,7 @@
 //! names are CNAME aliases of which canonical names — so a finding can say "reached through
 //! the alias files.corp.example of dc01.corp.example" with the frame that shows it.
 
-use super::records::DnsRecord;
+use super::observations::{DnsAnswer, DnsObservation};
 use crate::proto::dns::{self, RData};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -30,8 +30,8 @@ fn norm(name: &str) -> String {
 }
 
 impl NameTable {
-    /// Learns from one DNS message; returns its answer records for `dump`.
-    pub fn learn(&mut self, payload: &[u8], frame: u64) -> Vec<DnsRecord> {
+    /// Learns from one DNS message; returns its answers for `dump`.
+    pub fn learn(&mut self, payload: &[u8], frame: u64) -> Vec<DnsObservation> {
         let Ok(msg) = dns::parse_message(payload) else {
             return Vec::new();
         };
@@ -40,18 +40,16 @@ impl NameTable {
         }
         let mut out = Vec::new();
         for rr in &msg.answers {
-            let (rtype, data) = match &rr.data {
-                RData::A(a) => ("A", a.to_string()),
-                RData::Aaaa(a) => ("AAAA", a.to_string()),
-                RData::Cname(c) => ("CNAME", c.clone()),
+            let answer = match &rr.data {
+                RData::A(a) => DnsAnswer::A(*a),
+                RData::Aaaa(a) => DnsAnswer::Aaaa(*a),
+                RData::Cname(c) => DnsAnswer::Cname(c.clone()),
                 RData::Other(_) => continue,
             };
-            out.push(DnsRecord {
+            out.push(DnsObservation {
                 frame,
-                proto: "dns",
                 name: rr.name.clone(),
-                rtype,
-                data,
+                answer,
             });
         }
         if self.addresses.len() + self.aliases.len() >= MAX_NAMES {

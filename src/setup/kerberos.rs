@@ -4,16 +4,15 @@
 //! Pairing: on TCP, replies answer requests in order per connection; on UDP, a reply answers
 //! the latest unanswered request of its 4-tuple (a client that times out resends the same
 //! request, and the earlier copy is marked superseded rather than reported as unanswered).
-//! Memory: a TCP record is buffered only up to [`MAX_RECORD_LEN`]; after a gap the stream
-//! resynchronises on the next plausible record marker.
+//! Memory: a TCP record is buffered only up to [`kerberos::MAX_RECORD_LEN`]; after a gap the
+//! stream resynchronises on the next plausible record marker ([`KrbRecordMarker`]).
 
-use super::records::KrbRecord;
+use super::observations::{KrbCarrier, KrbObservation};
 use super::Analysis;
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir};
-use crate::proto::kerberos::{
-    self, KrbErrorCode, KrbMessage, KrbMsgType, MAX_RECORD_LEN, RECORD_MARKER_LEN,
-};
+use crate::proto::framing::{Framer, KrbRecordMarker};
+use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage, KrbMsgType};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -82,13 +81,6 @@ impl KrbExchange {
     }
 }
 
-/// Per TCP direction: the record being reassembled.
-#[derive(Debug, Default)]
-struct RecordBuf {
-    buf: Vec<u8>,
-    lost_sync: bool,
-}
-
 /// What the findings need of an exchange that ended without a KRB-ERROR, once it is settled:
 /// who asked, as whom, and for which service a ticket came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +142,7 @@ pub struct KdcTracker {
     /// Exchanges created so far (kept whole, summarised, or pending).
     created: usize,
     pending: HashMap<(bool, u64), Vec<KrbExchange>>,
-    streams: HashMap<(u64, Dir), RecordBuf>,
+    streams: HashMap<(u64, Dir), Framer<KrbRecordMarker>>,
 }
 
 impl KdcTracker {
@@ -168,11 +160,11 @@ impl KdcTracker {
         at: At,
         dir: Dir,
         payload: &[u8],
-        records: &mut Vec<KrbRecord>,
+        records: &mut Vec<KrbObservation>,
         out: &mut Analysis,
     ) {
         if let Ok(msg) = kerberos::parse_message(payload) {
-            records.push(record(&msg, at.frame, "udp"));
+            records.push(KrbObservation::of(&msg, at.frame, KrbCarrier::Udp));
             self.message(conn, at, dir, &msg, false, out);
         }
     }
@@ -184,54 +176,32 @@ impl KdcTracker {
         at: At,
         dir: Dir,
         bytes: &[u8],
-        records: &mut Vec<KrbRecord>,
+        records: &mut Vec<KrbObservation>,
         out: &mut Analysis,
     ) {
-        let stream = self.streams.entry((conn.id, dir)).or_default();
-        stream.buf.extend_from_slice(bytes);
-        let mut complete: Vec<Vec<u8>> = Vec::new();
-        loop {
-            if stream.lost_sync {
-                let found =
-                    (0..stream.buf.len()).find(|&i| plausible_record_start(&stream.buf[i..]));
-                match found {
-                    Some(i) => {
-                        stream.buf.drain(..i);
-                        stream.lost_sync = false;
-                    }
-                    None => {
-                        // keep a possible marker split across segments
-                        let keep = stream.buf.len().min(RECORD_MARKER_LEN);
-                        stream.buf.drain(..stream.buf.len() - keep);
-                        break;
-                    }
-                }
-            }
-            match kerberos::tcp_record_len(&stream.buf) {
-                None => break,
-                Some(Err(_)) => stream.lost_sync = true,
-                Some(Ok(len)) => {
-                    let total = RECORD_MARKER_LEN + len;
-                    if stream.buf.len() < total {
-                        break;
-                    }
-                    complete.push(stream.buf.drain(..total).collect());
-                }
-            }
-        }
-        for rec in complete {
-            if let Ok(msg) = kerberos::parse_message(&rec[RECORD_MARKER_LEN..]) {
-                records.push(record(&msg, at.frame, "tcp"));
+        // The framer is taken out for the call so that its records can update the rest.
+        let key = (conn.id, dir);
+        let mut framer = self
+            .streams
+            .remove(&key)
+            .unwrap_or_else(|| Framer::new(KrbRecordMarker, true));
+        framer.data(bytes, &mut |f| {
+            if let Ok(msg) = kerberos::parse_message(f.body) {
+                records.push(KrbObservation::of(&msg, at.frame, KrbCarrier::Tcp));
                 self.message(conn, at, dir, &msg, true, out);
             }
-        }
+        });
+        self.streams.insert(key, framer);
     }
 
     /// Bytes were lost: the record in progress is abandoned and the stream resynchronises.
     pub fn tcp_gap(&mut self, conn: &ConnInfo, dir: Dir) {
-        let stream = self.streams.entry((conn.id, dir)).or_default();
-        stream.buf.clear();
-        stream.lost_sync = true;
+        let stream = self
+            .streams
+            .entry((conn.id, dir))
+            .or_insert_with(|| Framer::new(KrbRecordMarker, true));
+        // Only whole records are read: what a gap cuts short is dropped.
+        stream.gap(u64::MAX, &mut |_| {});
     }
 
     pub fn tcp_closed(&mut self, conn: &ConnInfo, out: &mut Analysis) {
@@ -368,33 +338,5 @@ impl KdcTracker {
             }
             KrbMessage::ApReq(_) | KrbMessage::ApRep(_) => {}
         }
-    }
-}
-
-/// A record marker of a sane length followed by a KDC message's application tag.
-fn plausible_record_start(buf: &[u8]) -> bool {
-    let Some(Ok(len)) = kerberos::tcp_record_len(buf) else {
-        return false;
-    };
-    len > 0
-        && len <= MAX_RECORD_LEN
-        && matches!(buf.get(RECORD_MARKER_LEN), Some(0x6a..=0x6d | 0x7e))
-}
-
-/// The `dump` record of a Kerberos message.
-pub fn record(msg: &KrbMessage<'_>, frame: u64, carrier: &'static str) -> KrbRecord {
-    let msg_type = msg.msg_type();
-    let code = msg.error_code();
-    KrbRecord {
-        frame,
-        proto: "kerberos",
-        carrier,
-        msg_type: msg_type.0,
-        msg_name: msg_type.to_string(),
-        error_code: code.map(|c| c.0),
-        error_name: code.map(|c| c.to_string()),
-        cname: msg.cname().map(|c| c.to_string()),
-        sname: msg.sname().map(|s| s.to_string()),
-        realm: msg.realm().map(str::to_string),
     }
 }

@@ -12,15 +12,16 @@
 
 pub mod dns;
 pub mod kerberos;
-pub mod records;
+pub mod observations;
 pub mod smb;
 
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir, FastMap, FlowSink, TcpEvent};
 use crate::net::UdpDatagram;
+use crate::proto::framing::{DnsOverTcp, Framer};
 use dns::NameTable;
 use kerberos::{KdcTracker, KrbExchange, KrbSummary};
-use records::Record;
+use observations::Observation;
 use smb::{SettledTotals, Sinks, SmbConnection, SmbSummary};
 use std::net::{IpAddr, SocketAddr};
 
@@ -32,7 +33,7 @@ const MAX_FAILED_CONNECTS: usize = 100_000;
 pub struct SetupOptions {
     pub smb_ports: Vec<u16>,
     pub kerberos_ports: Vec<u16>,
-    /// Keep dissection records for `dump`.
+    /// Keep observations for `dump`.
     pub keep_records: bool,
     /// Summarise Kerberos exchanges that ended without an error, and hand finished SMB
     /// connections to [`Analyzer::take_closed`] for the caller to keep or summarise.
@@ -79,8 +80,8 @@ pub struct Analysis {
     pub kerberos_settled: Vec<KrbSummary>,
     pub names: NameTable,
     pub failed_connects: Vec<FailedConnect>,
-    /// Dissection records in frame order (only with `keep_records`).
-    pub records: Vec<Record>,
+    /// What `dump` prints, in frame order (only with `keep_records`).
+    pub records: Vec<Observation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +103,8 @@ struct TcpState {
     last: At,
     /// Data flowed, so the handshake completed even if the capture missed it.
     data_seen: bool,
-    /// DNS over TCP: the server's bytes not yet framed.
-    dns_buf: Vec<u8>,
+    /// DNS over TCP: the server's messages, framed (made at its first data).
+    dns: Option<Box<Framer<DnsOverTcp>>>,
     /// The SMB state, for an SMB connection (kept here so one lookup per event finds both).
     /// Made at the connection's first data, gap, FIN or RST, with the handshake seen so far:
     /// a flood of SYNs that are never answered costs no SMB state.
@@ -201,7 +202,7 @@ impl Analyzer {
         out.smb.sort_by_key(|c| c.conn.first.frame);
         out.smb_settled.sort_by_key(|c| c.first.frame);
         self.kdc.finish(&mut out);
-        out.records.sort_by_key(Record::frame);
+        out.records.sort_by_key(Observation::frame);
         out
     }
 }
@@ -216,7 +217,7 @@ impl FlowSink for Analyzer {
             reset: None,
             last: at,
             data_seen: false,
-            dns_buf: Vec::new(),
+            dns: None,
             smb: None,
         });
         state.last = at;
@@ -262,7 +263,7 @@ impl FlowSink for Analyzer {
                     if self.opts.keep_records {
                         self.out
                             .records
-                            .extend(recs.into_iter().map(Record::Kerberos));
+                            .extend(recs.into_iter().map(Observation::Kerberos));
                     }
                 }
                 TcpEvent::Gap { dir, .. } => self.kdc.tcp_gap(conn, dir),
@@ -323,12 +324,14 @@ impl FlowSink for Analyzer {
             if self.opts.keep_records {
                 self.out
                     .records
-                    .extend(recs.into_iter().map(Record::Kerberos));
+                    .extend(recs.into_iter().map(Observation::Kerberos));
             }
         } else if port == 53 || conn.client.port() == 53 {
             let recs = self.out.names.learn(&datagram.payload, at.frame);
             if self.opts.keep_records {
-                self.out.records.extend(recs.into_iter().map(Record::Dns));
+                self.out
+                    .records
+                    .extend(recs.into_iter().map(Observation::Dns));
             }
         }
     }
@@ -361,7 +364,7 @@ fn starts_smb_state(event: &TcpEvent<'_>) -> bool {
 /// Applies one flow event to an SMB connection; dissection records go to `records` when kept.
 fn smb_event(
     c: &mut SmbConnection,
-    records: Option<&mut Vec<Record>>,
+    records: Option<&mut Vec<Observation>>,
     at: At,
     event: TcpEvent<'_>,
 ) {
@@ -397,22 +400,17 @@ impl Analyzer {
         if dir != Dir::ToClient {
             return;
         }
-        let buf = &mut state.dns_buf;
-        buf.extend_from_slice(bytes);
-        let mut complete = Vec::new();
-        while let Some(len) = crate::proto::dns::tcp_message_len(buf) {
-            let total = crate::proto::dns::TCP_LENGTH_PREFIX + len;
-            if buf.len() < total {
-                break;
+        let framer = state
+            .dns
+            .get_or_insert_with(|| Box::new(Framer::new(DnsOverTcp, true)));
+        let out = &mut self.out;
+        let keep_records = self.opts.keep_records;
+        framer.data(bytes, &mut |f| {
+            let recs = out.names.learn(f.body, at.frame);
+            if keep_records {
+                out.records.extend(recs.into_iter().map(Observation::Dns));
             }
-            complete.push(buf.drain(..total).skip(2).collect::<Vec<u8>>());
-        }
-        for msg in complete {
-            let recs = self.out.names.learn(&msg, at.frame);
-            if self.opts.keep_records {
-                self.out.records.extend(recs.into_iter().map(Record::Dns));
-            }
-        }
+        });
     }
 }
 
