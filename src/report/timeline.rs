@@ -130,7 +130,7 @@ fn outcome(x: &Exchange) -> String {
     }
     if x.command.is(Smb2Command::TREE_CONNECT) {
         if let Some(flags) = x.tree.as_ref().and_then(|t| t.share_flags) {
-            s.push_str(&format!(", share flags {flags:#010x}"));
+            s.push_str(&format!(", share flags {:#010x}", flags.0));
         }
     }
     if let Some(e) = x.session.as_ref().and_then(|s| s.krb_error.as_ref()) {

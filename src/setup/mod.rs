@@ -361,7 +361,7 @@ fn starts_smb_state(event: &TcpEvent<'_>) -> bool {
     )
 }
 
-/// Applies one flow event to an SMB connection; dissection records go to `records` when kept.
+/// Applies one flow event to an SMB connection; observations for `dump` go to `records` when kept.
 fn smb_event(
     c: &mut SmbConnection,
     records: Option<&mut Vec<Observation>>,

@@ -174,7 +174,7 @@ pub(crate) fn cannot_encrypt(conn: &SmbConnection) -> Option<String> {
         }
     } else if dialect.0 < 0x0311 {
         if let Some(caps) = neg.client_capabilities {
-            if !Capabilities(caps).contains(Capabilities::ENCRYPTION) {
+            if !caps.contains(Capabilities::ENCRYPTION) {
                 return Some(
                     "did not announce the encryption capability in its NEGOTIATE".to_string(),
                 );
@@ -251,7 +251,7 @@ fn kerberos_client(
 }
 
 fn guest(conn: &SmbConnection, x: &Exchange) -> Option<Finding> {
-    let flags = SessionFlags(x.session.as_ref()?.session_flags?);
+    let flags = x.session.as_ref()?.session_flags?;
     let what = if flags.contains(SessionFlags::IS_GUEST) {
         "a guest session"
     } else if flags.contains(SessionFlags::IS_NULL) {
@@ -291,7 +291,7 @@ fn signing(conn: &SmbConnection) -> Vec<Finding> {
         .exchanges
         .iter()
         .filter_map(|x| x.negotiate.as_ref()?.server_security_mode)
-        .any(|m| SecurityMode(m).contains(SecurityMode::SIGNING_REQUIRED));
+        .any(|m| m.contains(SecurityMode::SIGNING_REQUIRED));
     let Some(session) = conn.exchanges.iter().find(|x| {
         x.command.is(Smb2Command::SESSION_SETUP)
             && x.status == Some(0)
@@ -299,8 +299,7 @@ fn signing(conn: &SmbConnection) -> Vec<Finding> {
                 .as_ref()
                 .and_then(|s| s.session_flags)
                 .is_some_and(|fl| {
-                    !SessionFlags(fl).contains(SessionFlags::IS_GUEST)
-                        && !SessionFlags(fl).contains(SessionFlags::IS_NULL)
+                    !fl.contains(SessionFlags::IS_GUEST) && !fl.contains(SessionFlags::IS_NULL)
                 })
     }) else {
         return out;

@@ -128,8 +128,8 @@ impl SmbConnection {
                     });
                     x.negotiate = Some(NegotiateInfo {
                         offered: n.dialects.clone(),
-                        client_security_mode: Some(n.security_mode.0),
-                        client_capabilities: Some(n.capabilities.0),
+                        client_security_mode: Some(n.security_mode),
+                        client_capabilities: Some(n.capabilities),
                         client_ciphers: ciphers,
                         ..NegotiateInfo::default()
                     });
@@ -137,7 +137,7 @@ impl SmbConnection {
                 }
                 Ok(Body::SessionSetupRequest(s)) => {
                     let mut info = SessionInfo {
-                        client_security_mode: Some(s.security_mode.0),
+                        client_security_mode: Some(s.security_mode),
                         ..SessionInfo::default()
                     };
                     if let Ok(buf) = s.security_buffer {
@@ -224,8 +224,8 @@ impl SmbConnection {
                 });
                 let info = x.negotiate.get_or_insert_with(NegotiateInfo::default);
                 info.dialect = Some(n.dialect);
-                info.server_security_mode = Some(n.security_mode.0);
-                info.server_capabilities = Some(n.capabilities.0);
+                info.server_security_mode = Some(n.security_mode);
+                info.server_capabilities = Some(n.capabilities);
                 info.server_ciphers = ciphers;
                 if let Some(krb) = n
                     .security_buffer
@@ -239,7 +239,7 @@ impl SmbConnection {
             }
             Ok(Body::SessionSetupResponse(s)) => {
                 let info = x.session.get_or_insert_with(SessionInfo::default);
-                info.session_flags = Some(s.session_flags.0);
+                info.session_flags = Some(s.session_flags);
                 rec.session_flags = Some(s.session_flags);
                 if let Ok(buf) = s.security_buffer {
                     auth::security_buffer(buf, info, at.frame, &mut auth::KrbSink(sinks));
@@ -247,8 +247,8 @@ impl SmbConnection {
             }
             Ok(Body::TreeConnectResponse(t)) => {
                 let info = x.tree.get_or_insert_with(TreeInfo::default);
-                info.share_type = Some(t.share_type.0);
-                info.share_flags = Some(t.share_flags.0);
+                info.share_type = Some(t.share_type);
+                info.share_flags = Some(t.share_flags);
                 rec.share_type = Some(t.share_type);
                 rec.share_flags = Some(t.share_flags);
             }

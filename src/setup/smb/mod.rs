@@ -20,7 +20,10 @@ use crate::flow::{At, CloseReason, ConnInfo, Dir, GapReason};
 use crate::proto::framing::{Frame, Framer, Nbss};
 use crate::proto::nbss::{self, NbssType};
 use crate::proto::smb1::Smb1Command;
-use crate::proto::smb2::{self, Dialect, SessionFlags, ShareFlags, Smb2Command, Smb2Pdu};
+use crate::proto::smb2::{
+    self, Capabilities, Dialect, SecurityMode, SessionFlags, ShareFlags, ShareType, Smb2Command,
+    Smb2Pdu,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
@@ -64,15 +67,15 @@ pub struct NegotiateInfo {
     /// SMB1 multi-protocol dialect strings, when the client started with SMB1.
     pub smb1_dialects: Vec<String>,
     pub offered: Vec<Dialect>,
-    pub client_security_mode: Option<u16>,
-    pub client_capabilities: Option<u32>,
+    pub client_security_mode: Option<SecurityMode>,
+    pub client_capabilities: Option<Capabilities>,
     /// Ciphers in the client's encryption context (3.1.1).
     pub client_ciphers: Option<Vec<u16>>,
     pub dialect: Option<Dialect>,
     /// SMB1 DialectIndex in an SMB1 response (0xFFFF: none acceptable).
     pub smb1_dialect_index: Option<u16>,
-    pub server_security_mode: Option<u16>,
-    pub server_capabilities: Option<u32>,
+    pub server_security_mode: Option<SecurityMode>,
+    pub server_capabilities: Option<Capabilities>,
     pub server_ciphers: Option<Vec<u16>>,
     /// The server's SPNEGO hint in its NEGOTIATE response lists Kerberos (`None`: no hint).
     pub server_offers_kerberos: Option<bool>,
@@ -87,16 +90,16 @@ pub struct SessionInfo {
     /// The service ticket in a Kerberos AP-REQ: (realm, sname).
     pub ticket: Option<(String, String)>,
     pub krb_error: Option<SmbKrbError>,
-    pub session_flags: Option<u16>,
-    pub client_security_mode: Option<u16>,
+    pub session_flags: Option<SessionFlags>,
+    pub client_security_mode: Option<SecurityMode>,
 }
 
 /// What TREE_CONNECT showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TreeInfo {
     pub path: Option<String>,
-    pub share_type: Option<u8>,
-    pub share_flags: Option<u32>,
+    pub share_type: Option<ShareType>,
+    pub share_flags: Option<ShareFlags>,
 }
 
 /// One request and its response, as far as the capture shows them.
@@ -476,7 +479,7 @@ impl SmbConnection {
             x.session
                 .as_ref()
                 .and_then(|s| s.session_flags)
-                .is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA))
+                .is_some_and(|f| f.contains(SessionFlags::ENCRYPT_DATA))
         })
     }
 
@@ -494,7 +497,7 @@ impl SmbConnection {
         for x in &self.exchanges {
             let frame = x.response.map(|r| r.frame).unwrap_or_default();
             let flags = x.tree.as_ref().and_then(|t| t.share_flags);
-            if flags.is_some_and(|f| ShareFlags(f).contains(ShareFlags::ENCRYPT_DATA)) {
+            if flags.is_some_and(|f| f.contains(ShareFlags::ENCRYPT_DATA)) {
                 let path = x
                     .tree
                     .as_ref()
@@ -503,7 +506,7 @@ impl SmbConnection {
                 return Some(EncryptionSeen::Share { frame, path });
             }
             let sflags = x.session.as_ref().and_then(|s| s.session_flags);
-            if sflags.is_some_and(|f| SessionFlags(f).contains(SessionFlags::ENCRYPT_DATA)) {
+            if sflags.is_some_and(|f| f.contains(SessionFlags::ENCRYPT_DATA)) {
                 return Some(EncryptionSeen::Session { frame });
             }
         }
