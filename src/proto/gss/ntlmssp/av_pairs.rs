@@ -1,59 +1,32 @@
 //! AV pairs ([MS-NLMP] 2.2.2.1): the target info of a CHALLENGE and of an NTLMv2 response,
 //! iterated in place over the borrowed list.
 
-use std::fmt;
-
 use nom::bytes::complete::take;
 use nom::number::complete::{le_u16, le_u32, le_u64};
 use nom::{IResult, Parser};
 
 use super::NtlmsspError;
+use crate::proto::code_table::code_table;
 use crate::proto::wire::{leading, utf16le_lossy};
 
 /// AV pair id ([MS-NLMP] 2.2.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AvId(pub u16);
 
-impl AvId {
-    pub const EOL: AvId = AvId(0);
-    pub const NB_COMPUTER_NAME: AvId = AvId(1);
-    pub const NB_DOMAIN_NAME: AvId = AvId(2);
-    pub const DNS_COMPUTER_NAME: AvId = AvId(3);
-    pub const DNS_DOMAIN_NAME: AvId = AvId(4);
-    pub const DNS_TREE_NAME: AvId = AvId(5);
-    pub const FLAGS: AvId = AvId(6);
-    pub const TIMESTAMP: AvId = AvId(7);
-    pub const SINGLE_HOST: AvId = AvId(8);
-    pub const TARGET_NAME: AvId = AvId(9);
-    pub const CHANNEL_BINDINGS: AvId = AvId(10);
-
-    /// The MS-NLMP name, e.g. "MsvAvTargetName".
-    pub fn name(self) -> Option<&'static str> {
-        const NAMES: [&str; 11] = [
-            "MsvAvEOL",
-            "MsvAvNbComputerName",
-            "MsvAvNbDomainName",
-            "MsvAvDnsComputerName",
-            "MsvAvDnsDomainName",
-            "MsvAvDnsTreeName",
-            "MsvAvFlags",
-            "MsvAvTimestamp",
-            "MsvAvSingleHost",
-            "MsvAvTargetName",
-            "MsvChannelBindings",
-        ];
-        NAMES.get(usize::from(self.0)).copied()
-    }
-}
-
-impl fmt::Display for AvId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.0),
-        }
-    }
-}
+// Names as [MS-NLMP] gives them, e.g. "MsvAvTargetName".
+code_table!(AvId, unknown = "{:#06x}", {
+    EOL = 0 => "MsvAvEOL",
+    NB_COMPUTER_NAME = 1 => "MsvAvNbComputerName",
+    NB_DOMAIN_NAME = 2 => "MsvAvNbDomainName",
+    DNS_COMPUTER_NAME = 3 => "MsvAvDnsComputerName",
+    DNS_DOMAIN_NAME = 4 => "MsvAvDnsDomainName",
+    DNS_TREE_NAME = 5 => "MsvAvDnsTreeName",
+    FLAGS = 6 => "MsvAvFlags",
+    TIMESTAMP = 7 => "MsvAvTimestamp",
+    SINGLE_HOST = 8 => "MsvAvSingleHost",
+    TARGET_NAME = 9 => "MsvAvTargetName",
+    CHANNEL_BINDINGS = 10 => "MsvChannelBindings",
+});
 
 /// One AV pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -179,6 +179,13 @@ fn truncated_and_impossible() {
     assert!(items[0].is_err());
 }
 
+#[test]
+fn av_id_table_names_every_entry() {
+    crate::proto::code_table::assert_names_round_trip(AvId::ALL, AvId::name);
+    assert_eq!(AvId::TARGET_NAME.to_string(), "MsvAvTargetName");
+    assert_eq!(AvId(11).to_string(), "0x000b");
+}
+
 proptest::proptest! {
     #[test]
     fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
