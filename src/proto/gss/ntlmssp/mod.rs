@@ -14,7 +14,7 @@ use nom::sequence::preceded;
 use nom::{IResult, Parser};
 use thiserror::Error;
 
-use crate::proto::wire::{field, leading, utf16le_lossy, NomErr, Short};
+use crate::proto::wire::{array, bytes_at, field, leading, utf16le_lossy, NomErr, Short};
 
 /// `NTLMSSP\0`.
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -157,7 +157,7 @@ impl<'a> NtlmAuthenticate<'a> {
                     take(16usize),
                     take(8usize),
                     le_u64,
-                    bytes8,
+                    array::<8>,
                     take(4usize),
                     rest,
                 ),
@@ -204,8 +204,11 @@ fn parse_negotiate<'a>(buf: &'a [u8], rest: &'a [u8]) -> Result<NtlmNegotiate, N
     let flags = NtlmFlags(flags);
     // Old clients send a 16-byte NEGOTIATE without the name fields; tolerate it. Each of
     // these fixed fields is there only when all before it are.
-    let (domain_field, workstation_field, version) =
-        leading(rest, (opt(payload_field), opt(payload_field), opt(bytes8))).unwrap_or_default();
+    let (domain_field, workstation_field, version) = leading(
+        rest,
+        (opt(payload_field), opt(payload_field), opt(array::<8>)),
+    )
+    .unwrap_or_default();
     let oem = |supplied: NtlmFlags,
                field: Option<PayloadField>,
                at: usize,
@@ -254,14 +257,16 @@ fn parse_challenge<'a>(buf: &'a [u8], rest: &'a [u8]) -> Result<NtlmChallenge<'a
         target_name_field.resolve(buf, "CHALLENGE target name")?,
         flags,
     );
-    let (rest, server_challenge) = field(buf, rest, "CHALLENGE server challenge", 8, bytes8)?;
+    let (rest, server_challenge) = field(buf, rest, "CHALLENGE server challenge", 8, array::<8>)?;
     // TargetInfo fields arrived with NTLMv2 (after 8 reserved bytes); a short message simply
     // has none, and then no version either.
-    let (target_info_field, version) =
-        match leading(rest, preceded(take(8usize), (payload_field, opt(bytes8)))) {
-            Some((field, version)) => (Some(field), version),
-            None => (None, None),
-        };
+    let (target_info_field, version) = match leading(
+        rest,
+        preceded(take(8usize), (payload_field, opt(array::<8>))),
+    ) {
+        Some((field, version)) => (Some(field), version),
+        None => (None, None),
+    };
     let target_info = match target_info_field {
         Some(field) => AvPairs(field.resolve(buf, "CHALLENGE target info")?),
         None => AvPairs::default(),
@@ -304,7 +309,7 @@ fn parse_authenticate<'a>(
     // Version and MIC are optional fixed fields: present only if the payload starts after them.
     let first = first_payload_offset(buf, &[lm, nt, domain, user, workstation, key].map(Some));
     let version = if first >= 72 {
-        leading(rest, bytes8)
+        leading(rest, array::<8>)
     } else {
         None
     };
@@ -340,24 +345,13 @@ impl PayloadField {
         if len == 0 {
             return Ok(&[]);
         }
-        let offset = self.offset as usize;
-        let (_, bytes) = preceded(take(offset), take(len))
-            .parse(buf)
-            .map_err(|_: NomErr<'_>| Short::at(buf, offset, len, what))?;
-        Ok(bytes)
+        Ok(bytes_at(buf, self.offset as usize, len, what)?)
     }
 }
 
 fn payload_field(input: &[u8]) -> IResult<&[u8], PayloadField> {
     (le_u16, le_u16, le_u32)
         .map(|(len, _max_len, offset)| PayloadField { len, offset })
-        .parse(input)
-}
-
-/// Eight bytes as an array (challenges, the version).
-fn bytes8(input: &[u8]) -> IResult<&[u8], [u8; 8]> {
-    take(8usize)
-        .map_opt(|b: &[u8]| b.try_into().ok())
         .parse(input)
 }
 
