@@ -8,8 +8,6 @@
 //! record that is not all there yet is [`NbssError::Incomplete`] with the bytes still needed,
 //! so a reassembler can wait for more and call again.
 
-use std::fmt;
-
 use nom::bytes::complete::{tag, take};
 use nom::combinator::peek;
 use nom::multi::fill;
@@ -17,6 +15,7 @@ use nom::number::complete::{be_u16, be_u24, be_u32, u8};
 use nom::Parser;
 use thiserror::Error;
 
+use crate::proto::code_table::code_table;
 use crate::proto::wire::{offset_of, NomErr};
 
 /// Size of the session-service header.
@@ -48,69 +47,26 @@ pub enum NbssError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NbssType(pub u8);
 
-impl NbssType {
-    pub const SESSION_MESSAGE: NbssType = NbssType(0x00);
-    pub const SESSION_REQUEST: NbssType = NbssType(0x81);
-    pub const POSITIVE_RESPONSE: NbssType = NbssType(0x82);
-    pub const NEGATIVE_RESPONSE: NbssType = NbssType(0x83);
-    pub const RETARGET_RESPONSE: NbssType = NbssType(0x84);
-    pub const KEEPALIVE: NbssType = NbssType(0x85);
-
-    /// Name of a known type.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::SESSION_MESSAGE => "SESSION_MESSAGE",
-            Self::SESSION_REQUEST => "SESSION_REQUEST",
-            Self::POSITIVE_RESPONSE => "POSITIVE_SESSION_RESPONSE",
-            Self::NEGATIVE_RESPONSE => "NEGATIVE_SESSION_RESPONSE",
-            Self::RETARGET_RESPONSE => "RETARGET_SESSION_RESPONSE",
-            Self::KEEPALIVE => "SESSION_KEEP_ALIVE",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for NbssType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#04x}", self.0),
-        }
-    }
-}
+code_table!(NbssType, unknown = "{:#04x}", {
+    SESSION_MESSAGE = 0x00,
+    SESSION_REQUEST = 0x81,
+    POSITIVE_RESPONSE = 0x82 => "POSITIVE_SESSION_RESPONSE",
+    NEGATIVE_RESPONSE = 0x83 => "NEGATIVE_SESSION_RESPONSE",
+    RETARGET_RESPONSE = 0x84 => "RETARGET_SESSION_RESPONSE",
+    KEEPALIVE = 0x85 => "SESSION_KEEP_ALIVE",
+});
 
 /// Error code of a NEGATIVE SESSION RESPONSE (RFC 1002 4.3.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NbssNegativeCode(pub u8);
 
-impl NbssNegativeCode {
-    pub const NOT_LISTENING_ON_CALLED_NAME: NbssNegativeCode = NbssNegativeCode(0x80);
-    pub const NOT_LISTENING_FOR_CALLING_NAME: NbssNegativeCode = NbssNegativeCode(0x81);
-    pub const CALLED_NAME_NOT_PRESENT: NbssNegativeCode = NbssNegativeCode(0x82);
-    pub const INSUFFICIENT_RESOURCES: NbssNegativeCode = NbssNegativeCode(0x83);
-    pub const UNSPECIFIED_ERROR: NbssNegativeCode = NbssNegativeCode(0x8F);
-
-    /// Name of a known code.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::NOT_LISTENING_ON_CALLED_NAME => "NOT_LISTENING_ON_CALLED_NAME",
-            Self::NOT_LISTENING_FOR_CALLING_NAME => "NOT_LISTENING_FOR_CALLING_NAME",
-            Self::CALLED_NAME_NOT_PRESENT => "CALLED_NAME_NOT_PRESENT",
-            Self::INSUFFICIENT_RESOURCES => "INSUFFICIENT_RESOURCES",
-            Self::UNSPECIFIED_ERROR => "UNSPECIFIED_ERROR",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for NbssNegativeCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#04x}", self.0),
-        }
-    }
-}
+code_table!(NbssNegativeCode, unknown = "{:#04x}", {
+    NOT_LISTENING_ON_CALLED_NAME = 0x80,
+    NOT_LISTENING_FOR_CALLING_NAME = 0x81,
+    CALLED_NAME_NOT_PRESENT = 0x82,
+    INSUFFICIENT_RESOURCES = 0x83,
+    UNSPECIFIED_ERROR = 0x8F,
+});
 
 /// The 4-byte header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,6 +267,16 @@ fn netbios_name(input: &[u8], base: usize) -> Result<(&[u8], NetbiosName), NbssE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_tables_name_every_entry() {
+        use crate::proto::code_table::assert_names_round_trip;
+        assert_names_round_trip(NbssType::ALL, NbssType::name);
+        assert_names_round_trip(NbssNegativeCode::ALL, NbssNegativeCode::name);
+        assert_eq!(NbssType::KEEPALIVE.to_string(), "SESSION_KEEP_ALIVE");
+        assert_eq!(NbssType(0x86).to_string(), "0x86");
+        assert_eq!(NbssNegativeCode(0x01).to_string(), "0x01");
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())

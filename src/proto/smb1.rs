@@ -10,7 +10,6 @@
 //! borrowed slices.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use nom::bytes::complete::{tag, take, take_until};
 use nom::multi::many0;
@@ -19,6 +18,7 @@ use nom::sequence::{delimited, preceded};
 use nom::Parser;
 use thiserror::Error;
 
+use crate::proto::code_table::code_table;
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::wire::{field, leading, offset_of, NomErr, Short};
 
@@ -63,48 +63,21 @@ impl Smb1Error {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Smb1Command(pub u8);
 
-impl Smb1Command {
-    pub const CLOSE: Smb1Command = Smb1Command(0x04);
-    pub const TRANSACTION: Smb1Command = Smb1Command(0x25);
-    pub const ECHO: Smb1Command = Smb1Command(0x2B);
-    pub const READ_ANDX: Smb1Command = Smb1Command(0x2E);
-    pub const WRITE_ANDX: Smb1Command = Smb1Command(0x2F);
-    pub const TRANSACTION2: Smb1Command = Smb1Command(0x32);
-    pub const TREE_DISCONNECT: Smb1Command = Smb1Command(0x71);
-    pub const NEGOTIATE: Smb1Command = Smb1Command(0x72);
-    pub const SESSION_SETUP_ANDX: Smb1Command = Smb1Command(0x73);
-    pub const LOGOFF_ANDX: Smb1Command = Smb1Command(0x74);
-    pub const TREE_CONNECT_ANDX: Smb1Command = Smb1Command(0x75);
-    pub const NT_CREATE_ANDX: Smb1Command = Smb1Command(0xA2);
-
-    /// The [MS-CIFS] name without `SMB_COM_`.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::CLOSE => "CLOSE",
-            Self::TRANSACTION => "TRANSACTION",
-            Self::ECHO => "ECHO",
-            Self::READ_ANDX => "READ_ANDX",
-            Self::WRITE_ANDX => "WRITE_ANDX",
-            Self::TRANSACTION2 => "TRANSACTION2",
-            Self::TREE_DISCONNECT => "TREE_DISCONNECT",
-            Self::NEGOTIATE => "NEGOTIATE",
-            Self::SESSION_SETUP_ANDX => "SESSION_SETUP_ANDX",
-            Self::LOGOFF_ANDX => "LOGOFF_ANDX",
-            Self::TREE_CONNECT_ANDX => "TREE_CONNECT_ANDX",
-            Self::NT_CREATE_ANDX => "NT_CREATE_ANDX",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Smb1Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#04x}", self.0),
-        }
-    }
-}
+// Names as [MS-CIFS] gives them, without `SMB_COM_`.
+code_table!(Smb1Command, unknown = "{:#04x}", {
+    CLOSE = 0x04,
+    TRANSACTION = 0x25,
+    ECHO = 0x2B,
+    READ_ANDX = 0x2E,
+    WRITE_ANDX = 0x2F,
+    TRANSACTION2 = 0x32,
+    TREE_DISCONNECT = 0x71,
+    NEGOTIATE = 0x72,
+    SESSION_SETUP_ANDX = 0x73,
+    LOGOFF_ANDX = 0x74,
+    TREE_CONNECT_ANDX = 0x75,
+    NT_CREATE_ANDX = 0xA2,
+});
 
 /// The header's status field, whose form FLAGS2_NT_STATUS selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,6 +280,13 @@ impl From<Short> for Smb1Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_table_names_every_entry() {
+        crate::proto::code_table::assert_names_round_trip(Smb1Command::ALL, Smb1Command::name);
+        assert_eq!(Smb1Command::NT_CREATE_ANDX.to_string(), "NT_CREATE_ANDX");
+        assert_eq!(Smb1Command(0x0a).to_string(), "0x0a");
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();

@@ -5,10 +5,12 @@
 //! `String` it returns). nom's error types stay inside `proto/`: a failed field becomes a
 //! [`Short`], located in the whole message, which each layer's error enum converts from.
 
+use nom::bytes::complete::take;
 use nom::combinator::iterator;
 use nom::error::Error as NomError;
 use nom::number::complete::le_u16;
-use nom::Parser;
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
 
 /// nom's error on byte-slice input, as the parsers of `proto/` use it.
 pub(crate) type NomErr<'a> = nom::Err<NomError<&'a [u8]>>;
@@ -55,6 +57,43 @@ pub(crate) fn field<'a, O>(
     parser
         .parse(rest)
         .map_err(|_| Short::at(msg, offset_of(msg, rest), needed, what))
+}
+
+/// The `len` bytes at `offset` in `msg`: a buffer that a header addresses by (offset,
+/// length), never trusted; [`Short`] when any of it lies past the end of `msg`.
+pub(crate) fn bytes_at<'a>(
+    msg: &'a [u8],
+    offset: usize,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8], Short> {
+    preceded(take(offset), take(len))
+        .parse(msg)
+        .map(|(_, bytes)| bytes)
+        .map_err(|_: NomErr<'_>| Short::at(msg, offset, len, what))
+}
+
+/// A fixed-size structure: runs `layout` over the `len` bytes at `offset` in `msg` and
+/// answers what follows the structure in `msg` and what `layout` made of it. The structure is
+/// [`Short`] as a whole when the message ends inside it (or `layout` needs more than `len`).
+pub(crate) fn record<'a, O>(
+    msg: &'a [u8],
+    offset: usize,
+    len: usize,
+    what: &'static str,
+    mut layout: impl Parser<&'a [u8], Output = O, Error = NomError<&'a [u8]>>,
+) -> Result<(&'a [u8], O), Short> {
+    let short = |_: NomErr<'_>| Short::at(msg, offset, len, what);
+    let (after, bytes) = preceded(take(offset), take(len))
+        .parse(msg)
+        .map_err(short)?;
+    let (_, value) = layout.parse(bytes).map_err(short)?;
+    Ok((after, value))
+}
+
+/// `N` bytes as an array (GUIDs, signatures, challenges).
+pub(crate) fn array<const N: usize>(input: &[u8]) -> IResult<&[u8], [u8; N]> {
+    take(N).map_opt(|b: &[u8]| b.try_into().ok()).parse(input)
 }
 
 /// What `parser` reads from the start of `bytes`, or `None` when they are too short for it.
@@ -105,5 +144,28 @@ mod tests {
         assert_eq!(Short::at(&msg, 9, 1, "y").available, 0);
         assert_eq!(leading(&msg, le_u32), Some(0x0403_0201));
         assert_eq!(leading(&msg[3..], le_u32), None);
+    }
+
+    #[test]
+    fn buffers_and_records_are_located_in_the_message() {
+        let msg = [1u8, 2, 3, 4, 5, 6];
+        assert_eq!(bytes_at(&msg, 2, 3, "b"), Ok(&msg[2..5]));
+        assert_eq!(bytes_at(&msg, 6, 0, "b"), Ok(&[][..]));
+        assert_eq!(bytes_at(&msg, 4, 3, "b"), Err(Short::at(&msg, 4, 3, "b")));
+        assert_eq!(bytes_at(&msg, 9, 1, "b"), Err(Short::at(&msg, 9, 1, "b")));
+        assert_eq!(
+            record(&msg, 1, 4, "r", (le_u16, le_u16)),
+            Ok((&msg[5..], (0x0302, 0x0504)))
+        );
+        assert_eq!(
+            record(&msg, 1, 2, "r", le_u32),
+            Err(Short::at(&msg, 1, 2, "r"))
+        );
+        assert_eq!(
+            record(&msg, 3, 4, "r", le_u16),
+            Err(Short::at(&msg, 3, 4, "r"))
+        );
+        assert_eq!(leading(&msg, array::<4>), Some([1, 2, 3, 4]));
+        assert_eq!(leading(&msg, array::<7>), None);
     }
 }

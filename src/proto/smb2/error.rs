@@ -5,7 +5,10 @@
 //! by the bytes present (a `Result` of its own). READ/WRITE parsing stops at the size fields:
 //! the data is bulk payload that callers skip by length, never copy.
 
-use super::{buffer, fixed, le16, le32, le64, Smb2Error, HEADER_LEN};
+use nom::number::complete::{le_u16, le_u32, le_u64, u8};
+
+use super::{buffer, Smb2Error, HEADER_LEN};
+use crate::proto::wire::record;
 
 /// ERROR response body, also sent by STATUS_PENDING interim responses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +43,19 @@ pub struct WriteRequest {
 }
 
 const ERROR_FIXED: usize = 8;
+/// StructureSize to DataRemaining.
+const READ_FIXED: usize = 12;
+/// StructureSize to Offset.
+const WRITE_FIXED: usize = 16;
 
 impl<'a> ErrorResponse<'a> {
     /// Parses the ERROR body of a response message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, ERROR_FIXED, "ERROR response")?;
-        let byte_count = le32(b, 4).unwrap_or_default();
+        let layout = (le_u16, u8, u8, le_u32);
+        let (_, fixed) = record(msg, HEADER_LEN, ERROR_FIXED, "ERROR response", layout)?;
+        let (_structure_size, error_context_count, _reserved, byte_count) = fixed;
         Ok(ErrorResponse {
-            error_context_count: b.get(2).copied().unwrap_or_default(),
+            error_context_count,
             byte_count,
             data: buffer(
                 msg,
@@ -62,11 +70,13 @@ impl<'a> ErrorResponse<'a> {
 impl ReadResponse {
     /// Parses the size fields of a READ response message.
     pub fn parse(msg: &[u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, 12, "READ response")?;
+        let layout = (le_u16, u8, u8, le_u32, le_u32);
+        let (_, fixed) = record(msg, HEADER_LEN, READ_FIXED, "READ response", layout)?;
+        let (_structure_size, data_offset, _reserved, data_length, data_remaining) = fixed;
         Ok(ReadResponse {
-            data_offset: b.get(2).copied().unwrap_or_default(),
-            data_length: le32(b, 4).unwrap_or_default(),
-            data_remaining: le32(b, 8).unwrap_or_default(),
+            data_offset,
+            data_length,
+            data_remaining,
         })
     }
 }
@@ -74,11 +84,13 @@ impl ReadResponse {
 impl WriteRequest {
     /// Parses the size fields of a WRITE request message.
     pub fn parse(msg: &[u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, 16, "WRITE request")?;
+        let layout = (le_u16, le_u16, le_u32, le_u64);
+        let (_, fixed) = record(msg, HEADER_LEN, WRITE_FIXED, "WRITE request", layout)?;
+        let (_structure_size, data_offset, length, file_offset) = fixed;
         Ok(WriteRequest {
-            data_offset: le16(b, 2).unwrap_or_default(),
-            length: le32(b, 4).unwrap_or_default(),
-            file_offset: le64(b, 8).unwrap_or_default(),
+            data_offset,
+            length,
+            file_offset,
         })
     }
 }

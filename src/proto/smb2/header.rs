@@ -3,10 +3,16 @@
 //!
 //! Contract: [`HeaderView::new_checked`] accepts any buffer that holds the header at least up
 //! to the end of `SessionId` (48 bytes) and starts with `\xfeSMB`; a snaplen-cut header still
-//! yields command, status, message id and session id, with only the signature missing. No
-//! accessor can panic: each reads through `get` and the check guarantees presence.
+//! yields command, status, message id and session id, with only the signature missing. The
+//! header is read once, by one nom layout, when the view is checked; no accessor can panic.
+
+use nom::bytes::complete::take;
+use nom::combinator::opt;
+use nom::number::complete::{le_u16, le_u32, le_u64};
+use nom::{IResult, Parser};
 
 use crate::proto::ntstatus::NtStatus;
+use crate::proto::wire::{array, NomErr, Short};
 
 use super::codes::{HeaderFlags, Smb2Command};
 use super::Smb2Error;
@@ -47,33 +53,15 @@ pub const PROTOCOL_ID: [u8; 4] = [0xFE, b'S', b'M', b'B'];
 #[derive(Debug, Clone, Copy)]
 pub struct HeaderView<T: AsRef<[u8]>> {
     buffer: T,
+    /// The fields, read when the view was checked.
+    header: Smb2Header,
 }
 
 impl<T: AsRef<[u8]>> HeaderView<T> {
     /// Checks the magic and that at least [`MIN_LAX_LEN`] bytes are present.
     pub fn new_checked(buffer: T) -> Result<Self, Smb2Error> {
-        let bytes = buffer.as_ref();
-        let have = bytes.len();
-        if bytes.get(field::PROTOCOL_ID) != Some(&PROTOCOL_ID[..]) {
-            if have < PROTOCOL_ID.len() {
-                return Err(Smb2Error::Truncated {
-                    what: "SMB2 header",
-                    offset: 0,
-                    needed: MIN_LAX_LEN,
-                    available: have,
-                });
-            }
-            return Err(Smb2Error::BadMagic { offset: 0 });
-        }
-        if have < MIN_LAX_LEN {
-            return Err(Smb2Error::Truncated {
-                what: "SMB2 header",
-                offset: 0,
-                needed: MIN_LAX_LEN,
-                available: have,
-            });
-        }
-        Ok(HeaderView { buffer })
+        let header = read_header(buffer.as_ref())?;
+        Ok(HeaderView { buffer, header })
     }
 
     /// True when all 64 bytes, signature included, are present.
@@ -81,122 +69,131 @@ impl<T: AsRef<[u8]>> HeaderView<T> {
         self.buffer.as_ref().len() >= HEADER_LEN
     }
 
-    fn u16_at(&self, f: field::Field) -> u16 {
-        self.buffer
-            .as_ref()
-            .get(f)
-            .and_then(|b| b.try_into().ok())
-            .map(u16::from_le_bytes)
-            .unwrap_or_default()
-    }
-
-    fn u32_at(&self, f: field::Field) -> u32 {
-        self.buffer
-            .as_ref()
-            .get(f)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-            .unwrap_or_default()
-    }
-
-    fn u64_at(&self, f: field::Field) -> u64 {
-        self.buffer
-            .as_ref()
-            .get(f)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-            .unwrap_or_default()
-    }
-
     /// `StructureSize` (64 in every valid header).
     pub fn structure_size(&self) -> u16 {
-        self.u16_at(field::STRUCTURE_SIZE)
+        self.header.structure_size
     }
 
     pub fn credit_charge(&self) -> u16 {
-        self.u16_at(field::CREDIT_CHARGE)
+        self.header.credit_charge
     }
 
     /// Status. Meaningful in responses only: in 3.x requests these bytes are ChannelSequence.
     pub fn status(&self) -> NtStatus {
-        NtStatus(self.u32_at(field::STATUS))
+        self.header.status
     }
 
     pub fn command(&self) -> Smb2Command {
-        Smb2Command(self.u16_at(field::COMMAND))
+        self.header.command
     }
 
     /// CreditRequest in requests, CreditResponse in responses.
     pub fn credits(&self) -> u16 {
-        self.u16_at(field::CREDIT)
+        self.header.credits
     }
 
     pub fn flags(&self) -> HeaderFlags {
-        HeaderFlags(self.u32_at(field::FLAGS))
+        self.header.flags
     }
 
     pub fn next_command(&self) -> u32 {
-        self.u32_at(field::NEXT_COMMAND)
+        self.header.next_command
     }
 
     pub fn message_id(&self) -> u64 {
-        self.u64_at(field::MESSAGE_ID)
+        self.header.message_id
     }
 
     /// AsyncId; meaningful only when the ASYNC_COMMAND flag is set.
     pub fn async_id(&self) -> u64 {
-        self.u64_at(field::ASYNC_ID)
+        match self.header.ids {
+            HeaderIds::Async { async_id } => async_id,
+            HeaderIds::Sync {
+                process_id,
+                tree_id,
+            } => u64::from(process_id) | (u64::from(tree_id) << 32),
+        }
     }
 
     /// Reserved/ProcessId of a sync header.
     pub fn process_id(&self) -> u32 {
-        self.u32_at(field::PROCESS_ID)
+        self.async_id() as u32
     }
 
     /// TreeId of a sync header.
     pub fn tree_id(&self) -> u32 {
-        self.u32_at(field::TREE_ID)
+        (self.async_id() >> 32) as u32
     }
 
     pub fn session_id(&self) -> u64 {
-        self.u64_at(field::SESSION_ID)
+        self.header.session_id
     }
 
     /// The 16-byte signature, or `None` when the header was cut before it ended.
     pub fn signature(&self) -> Option<[u8; 16]> {
-        self.buffer
-            .as_ref()
-            .get(field::SIGNATURE)
-            .and_then(|b| b.try_into().ok())
+        self.header.signature
     }
 
     /// The semantic form.
     pub fn to_header(&self) -> Smb2Header {
-        let flags = self.flags();
-        let ids = if flags.contains(HeaderFlags::ASYNC_COMMAND) {
-            HeaderIds::Async {
-                async_id: self.async_id(),
-            }
-        } else {
-            HeaderIds::Sync {
-                process_id: self.process_id(),
-                tree_id: self.tree_id(),
-            }
-        };
-        Smb2Header {
-            structure_size: self.structure_size(),
-            credit_charge: self.credit_charge(),
-            status: self.status(),
-            command: self.command(),
-            credits: self.credits(),
-            flags,
-            next_command: self.next_command(),
-            message_id: self.message_id(),
-            ids,
-            session_id: self.session_id(),
-            signature: self.signature(),
-        }
+        self.header
     }
+}
+
+/// The magic, then the fields; a header the bytes end inside before `SessionId` is one error
+/// at its start, whichever field it ends in.
+fn read_header(bytes: &[u8]) -> Result<Smb2Header, Smb2Error> {
+    let short = |_: NomErr<'_>| Smb2Error::from(Short::at(bytes, 0, MIN_LAX_LEN, "SMB2 header"));
+    let (rest, magic) = take(PROTOCOL_ID.len()).parse(bytes).map_err(short)?;
+    if magic != PROTOCOL_ID {
+        return Err(Smb2Error::BadMagic { offset: 0 });
+    }
+    let (_, header) = header_fields(rest).map_err(short)?;
+    Ok(header)
+}
+
+/// Everything after the protocol id ([MS-SMB2] 2.2.1); the signature is optional (lax).
+fn header_fields(input: &[u8]) -> IResult<&[u8], Smb2Header> {
+    let fixed = (
+        (le_u16, le_u16, le_u32, le_u16, le_u16, le_u32, le_u32),
+        (le_u64, le_u32, le_u32, le_u64),
+    );
+    (fixed, opt(array::<16>))
+        .map(
+            |(
+                (
+                    (structure_size, credit_charge, status, command, credits, flags, next_command),
+                    (message_id, words_lo, words_hi, session_id),
+                ),
+                signature,
+            )| {
+                let flags = HeaderFlags(flags);
+                let ids = if flags.contains(HeaderFlags::ASYNC_COMMAND) {
+                    HeaderIds::Async {
+                        async_id: u64::from(words_lo) | (u64::from(words_hi) << 32),
+                    }
+                } else {
+                    HeaderIds::Sync {
+                        process_id: words_lo,
+                        tree_id: words_hi,
+                    }
+                };
+                Smb2Header {
+                    structure_size,
+                    credit_charge,
+                    status: NtStatus(status),
+                    command: Smb2Command(command),
+                    credits,
+                    flags,
+                    next_command,
+                    message_id,
+                    ids,
+                    session_id,
+                    signature,
+                }
+            },
+        )
+        .parse(input)
 }
 
 /// The words at bytes 32..40, whose meaning depends on the ASYNC_COMMAND flag.
@@ -229,7 +226,7 @@ pub struct Smb2Header {
 impl Smb2Header {
     /// Parses the header at the start of `bytes` (lax: see the module contract).
     pub fn parse(bytes: &[u8]) -> Result<Smb2Header, Smb2Error> {
-        HeaderView::new_checked(bytes).map(|v| v.to_header())
+        read_header(bytes)
     }
 
     /// SERVER_TO_REDIR flag.

@@ -9,6 +9,12 @@
 //! that stopped it. Every offset and length from the wire is bounds-checked; a bad NextCommand
 //! ends the walk with an error item. Nothing is copied except small fixed fields and names:
 //! security buffers and context data borrow the input, and READ/WRITE data are never touched.
+//!
+//! How: each fixed layout (the header, a body's fixed part, a transform header) is one nom
+//! tuple run by `wire::record` over exactly the bytes the structure
+//! takes, so a message that ends inside it is one `Truncated` for the whole structure; buffers
+//! addressed by (offset, length) go through `wire::bytes_at`. nom's errors become
+//! [`Smb2Error`]s at those two calls and never leave `proto/`.
 
 mod codes;
 mod error;
@@ -18,9 +24,14 @@ mod session_setup;
 mod transform;
 mod tree_connect;
 
+use nom::bytes::complete::take;
+use nom::number::complete::le_u16;
+use nom::sequence::preceded;
+use nom::Parser;
 use thiserror::Error;
 
 use crate::proto::ntstatus::NtStatus;
+use crate::proto::wire::{bytes_at, leading, NomErr, Short};
 
 pub use codes::{
     cipher, compression_algorithm, hash_algorithm, signing_algorithm, Capabilities, Dialect,
@@ -113,19 +124,16 @@ pub enum Smb2Pdu<'a> {
 
 /// Classifies a session-service payload by its magic.
 pub fn parse_pdu(payload: &[u8]) -> Result<Smb2Pdu<'_>, Smb2Error> {
-    match payload.get(..4) {
-        Some(m) if m == PROTOCOL_ID => Ok(Smb2Pdu::Messages(messages(payload))),
-        Some(m) if m == TRANSFORM_PROTOCOL_ID => parse_transform(payload).map(Smb2Pdu::Encrypted),
-        Some(m) if m == COMPRESSION_PROTOCOL_ID => {
+    let (_, magic) = take(PROTOCOL_ID.len())
+        .parse(payload)
+        .map_err(|_: NomErr<'_>| Short::at(payload, 0, PROTOCOL_ID.len(), "SMB2 protocol id"))?;
+    match magic {
+        m if m == PROTOCOL_ID => Ok(Smb2Pdu::Messages(messages(payload))),
+        m if m == TRANSFORM_PROTOCOL_ID => parse_transform(payload).map(Smb2Pdu::Encrypted),
+        m if m == COMPRESSION_PROTOCOL_ID => {
             parse_compression_transform(payload).map(Smb2Pdu::Compressed)
         }
-        Some(_) => Err(Smb2Error::BadMagic { offset: 0 }),
-        None => Err(Smb2Error::Truncated {
-            what: "SMB2 protocol id",
-            offset: 0,
-            needed: 4,
-            available: payload.len(),
-        }),
+        _ => Err(Smb2Error::BadMagic { offset: 0 }),
     }
 }
 
@@ -162,14 +170,13 @@ impl<'a> Iterator for Messages<'a> {
             return None;
         }
         let rest = self.payload.get(self.offset..).unwrap_or_default();
-        let view = match HeaderView::new_checked(rest) {
-            Ok(v) => v,
+        let header = match Smb2Header::parse(rest) {
+            Ok(h) => h,
             Err(e) => {
                 self.done = true;
                 return Some(Err(shift(e, self.offset)));
             }
         };
-        let header = view.to_header();
         let next = header.next_command as usize;
         let end = if next == 0 {
             rest.len()
@@ -275,7 +282,8 @@ fn parse_body<'a>(header: &Smb2Header, msg: &'a [u8]) -> Result<Body<'a>, Smb2Er
     if is_error_response(header) {
         // An error status with a body of another shape (rare; e.g. IOCTL with data) falls
         // through to the command's own parser.
-        if le16(msg, HEADER_LEN) == Some(ERROR_STRUCTURE_SIZE) || msg.len() <= HEADER_LEN {
+        let structure_size = leading(msg, preceded(take(HEADER_LEN), le_u16));
+        if structure_size == Some(ERROR_STRUCTURE_SIZE) || msg.len() <= HEADER_LEN {
             return ErrorResponse::parse(msg).map(Body::Error);
         }
     }
@@ -302,44 +310,6 @@ fn parse_body<'a>(header: &Smb2Header, msg: &'a [u8]) -> Result<Body<'a>, Smb2Er
     }
 }
 
-// Little-endian readers that answer `None` instead of panicking.
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_le_bytes(s.try_into().ok()?))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes(s.try_into().ok()?))
-}
-
-fn le64(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at.checked_add(8)?)?;
-    Some(u64::from_le_bytes(s.try_into().ok()?))
-}
-
-fn guid(b: &[u8], at: usize) -> Option<[u8; 16]> {
-    b.get(at..at.checked_add(16)?)?.try_into().ok()
-}
-
-/// Requires `len` bytes at `at` for a fixed structure.
-fn fixed<'a>(
-    msg: &'a [u8],
-    at: usize,
-    len: usize,
-    what: &'static str,
-) -> Result<&'a [u8], Smb2Error> {
-    at.checked_add(len)
-        .and_then(|end| msg.get(at..end))
-        .ok_or(Smb2Error::Truncated {
-            what,
-            offset: at,
-            needed: len,
-            available: msg.len().saturating_sub(at),
-        })
-}
-
 /// A variable buffer given by (offset from the header start, length). An empty buffer is
 /// fine wherever its offset points; a non-empty one must not overlap the header.
 fn buffer<'a>(
@@ -358,15 +328,18 @@ fn buffer<'a>(
             value: offset as u64,
         });
     }
-    fixed(msg, offset, len, what)
+    Ok(bytes_at(msg, offset, len, what)?)
 }
 
-/// UTF-16LE to `String`, replacing bad code units; a trailing odd byte is dropped.
-fn utf16le_lossy(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+impl From<Short> for Smb2Error {
+    fn from(s: Short) -> Self {
+        Smb2Error::Truncated {
+            what: s.what,
+            offset: s.offset,
+            needed: s.needed,
+            available: s.available,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,15 @@
 //! kept in `error`, so a cut or odd NEGOTIATE still yields its dialects and security mode.
 //! Unknown context types are kept raw; a known type whose data does not parse is `Malformed`.
 
+use nom::bytes::complete::take;
+use nom::combinator::iterator;
+use nom::multi::{count, length_count};
+use nom::number::complete::{le_u16, le_u32, le_u64};
+use nom::{IResult, Parser};
+
 use super::codes::{Capabilities, Dialect, NegotiateContextType, SecurityMode};
-use super::{buffer, fixed, guid, le16, le32, le64, utf16le_lossy, Smb2Error, HEADER_LEN};
+use super::{buffer, Smb2Error, HEADER_LEN};
+use crate::proto::wire::{array, field, leading, record, utf16le_lossy, Short};
 
 /// One negotiate context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,39 +114,43 @@ const RESPONSE_FIXED: usize = 64;
 impl<'a> NegotiateRequest<'a> {
     /// Parses the body of a NEGOTIATE request message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, REQUEST_FIXED, "NEGOTIATE request")?;
-        let u16_at = |o| le16(b, o).unwrap_or_default();
-        let u32_at = |o| le32(b, o).unwrap_or_default();
-        let dialect_count = usize::from(u16_at(2));
+        let layout = (
+            (le_u16, le_u16, le_u16, le_u16),
+            (le_u32, array::<16>, le_u32, le_u16, le_u16),
+        );
+        let (list, fixed) = record(msg, HEADER_LEN, REQUEST_FIXED, "NEGOTIATE request", layout)?;
+        let (
+            (_structure_size, dialect_count, security_mode, _reserved),
+            (capabilities, client_guid, context_offset, context_count, _reserved2),
+        ) = fixed;
+        let dialect_count = usize::from(dialect_count);
         let mut error = None;
-        let mut dialects = Vec::with_capacity(dialect_count.min(16));
-        let list_start = HEADER_LEN + REQUEST_FIXED;
-        for i in 0..dialect_count {
-            match le16(msg, list_start.saturating_add(i.saturating_mul(2))) {
-                Some(d) => dialects.push(Dialect(d)),
-                None => {
-                    error = Some(Smb2Error::Truncated {
-                        what: "NEGOTIATE dialect list",
-                        offset: list_start,
-                        needed: dialect_count.saturating_mul(2),
-                        available: msg.len().saturating_sub(list_start),
-                    });
-                    break;
-                }
-            }
+        // The dialects that are there, up to the count; a cut list keeps its first ones.
+        let dialects: Vec<Dialect> = iterator(list, le_u16::<_, nom::error::Error<_>>)
+            .take(dialect_count)
+            .map(Dialect)
+            .collect();
+        if dialects.len() < dialect_count {
+            let list_start = HEADER_LEN + REQUEST_FIXED;
+            error = Some(Smb2Error::from(Short::at(
+                msg,
+                list_start,
+                dialect_count.saturating_mul(2),
+                "NEGOTIATE dialect list",
+            )));
         }
         let mut contexts = Vec::new();
         if dialects.contains(&Dialect::SMB3_1_1) {
-            let offset = u32_at(28) as usize;
-            let count = usize::from(u16_at(32));
+            let offset = context_offset as usize;
+            let count = usize::from(context_count);
             if let Err(e) = parse_contexts(msg, offset, count, &mut contexts) {
                 error.get_or_insert(e);
             }
         }
         Ok(NegotiateRequest {
-            security_mode: SecurityMode(u16_at(4)),
-            capabilities: Capabilities(u32_at(8)),
-            client_guid: guid(b, 12).unwrap_or_default(),
+            security_mode: SecurityMode(security_mode),
+            capabilities: Capabilities(capabilities),
+            client_guid,
             dialects,
             contexts,
             error,
@@ -150,34 +161,54 @@ impl<'a> NegotiateRequest<'a> {
 impl<'a> NegotiateResponse<'a> {
     /// Parses the body of a NEGOTIATE response message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, RESPONSE_FIXED, "NEGOTIATE response")?;
-        let u16_at = |o| le16(b, o).unwrap_or_default();
-        let u32_at = |o| le32(b, o).unwrap_or_default();
-        let u64_at = |o| le64(b, o).unwrap_or_default();
-        let dialect = Dialect(u16_at(4));
+        let layout = (
+            (le_u16, le_u16, le_u16, le_u16, array::<16>),
+            (le_u32, le_u32, le_u32, le_u32, le_u64, le_u64),
+            (le_u16, le_u16, le_u32),
+        );
+        let (_, fixed) = record(
+            msg,
+            HEADER_LEN,
+            RESPONSE_FIXED,
+            "NEGOTIATE response",
+            layout,
+        )?;
+        let (
+            (_structure_size, security_mode, dialect, context_count, server_guid),
+            (
+                capabilities,
+                max_transact_size,
+                max_read_size,
+                max_write_size,
+                system_time,
+                server_start_time,
+            ),
+            (security_offset, security_len, context_offset),
+        ) = fixed;
+        let dialect = Dialect(dialect);
         let security_buffer = buffer(
             msg,
-            usize::from(u16_at(56)),
-            usize::from(u16_at(58)),
+            usize::from(security_offset),
+            usize::from(security_len),
             "NEGOTIATE security buffer",
         );
         let mut contexts = Vec::new();
         let mut error = None;
         if dialect == Dialect::SMB3_1_1 {
-            let offset = u32_at(60) as usize;
-            let count = usize::from(u16_at(6));
+            let offset = context_offset as usize;
+            let count = usize::from(context_count);
             error = parse_contexts(msg, offset, count, &mut contexts).err();
         }
         Ok(NegotiateResponse {
-            security_mode: SecurityMode(u16_at(2)),
+            security_mode: SecurityMode(security_mode),
             dialect,
-            server_guid: guid(b, 8).unwrap_or_default(),
-            capabilities: Capabilities(u32_at(24)),
-            max_transact_size: u32_at(28),
-            max_read_size: u32_at(32),
-            max_write_size: u32_at(36),
-            system_time: u64_at(40),
-            server_start_time: u64_at(48),
+            server_guid,
+            capabilities: Capabilities(capabilities),
+            max_transact_size,
+            max_read_size,
+            max_write_size,
+            system_time,
+            server_start_time,
             security_buffer,
             contexts,
             error,
@@ -195,72 +226,85 @@ fn parse_contexts<'a>(
 ) -> Result<(), Smb2Error> {
     let mut pos = offset;
     for _ in 0..count {
-        let head = fixed(msg, pos, 8, "negotiate context header")?;
-        let context_type = NegotiateContextType(le16(head, 0).unwrap_or_default());
-        let data_len = usize::from(le16(head, 2).unwrap_or_default());
-        let data_start = pos.saturating_add(8);
-        let data = fixed(msg, data_start, data_len, "negotiate context data")?;
-        out.push(parse_context(context_type, data));
-        let end = data_start.saturating_add(data_len);
+        let (after, (context_type, data_len, _reserved)) = record(
+            msg,
+            pos,
+            8,
+            "negotiate context header",
+            (le_u16, le_u16, le_u32),
+        )?;
+        let data_len = usize::from(data_len);
+        let (_, data) = field(
+            msg,
+            after,
+            "negotiate context data",
+            data_len,
+            take(data_len),
+        )?;
+        out.push(parse_context(NegotiateContextType(context_type), data));
+        let end = pos.saturating_add(8).saturating_add(data_len);
         // Contexts start on 8-byte boundaries; the padding after the last one may be absent.
         pos = end.checked_next_multiple_of(8).unwrap_or(end);
     }
     Ok(())
 }
 
-/// Reads `count` little-endian u16s at `at`, or `None` if they do not fit.
-fn u16_list(data: &[u8], at: usize, count: usize) -> Option<Vec<u16>> {
-    let bytes = data.get(at..at.checked_add(count.checked_mul(2)?)?)?;
-    Some(
-        bytes
-            .chunks_exact(2)
-            .map(|p| u16::from_le_bytes([p[0], p[1]]))
-            .collect(),
-    )
+/// A list of little-endian u16 ids behind a u16 count (ciphers, signing algorithms).
+fn id_list(input: &[u8]) -> IResult<&[u8], Vec<u16>> {
+    length_count(le_u16, le_u16).parse(input)
 }
 
 fn parse_context(context_type: NegotiateContextType, data: &[u8]) -> NegotiateContext<'_> {
-    let count = |at| le16(data, at).map(usize::from);
     let parsed = match context_type {
-        NegotiateContextType::PREAUTH_INTEGRITY_CAPABILITIES => preauth(data),
-        NegotiateContextType::ENCRYPTION_CAPABILITIES => count(0)
-            .and_then(|n| u16_list(data, 2, n))
-            .map(|ciphers| NegotiateContext::Encryption { ciphers }),
-        NegotiateContextType::COMPRESSION_CAPABILITIES => compression(data),
+        NegotiateContextType::PREAUTH_INTEGRITY_CAPABILITIES => leading(data, preauth),
+        NegotiateContextType::ENCRYPTION_CAPABILITIES => {
+            leading(data, id_list).map(|ciphers| NegotiateContext::Encryption { ciphers })
+        }
+        NegotiateContextType::COMPRESSION_CAPABILITIES => leading(data, compression),
         NegotiateContextType::NETNAME_NEGOTIATE_CONTEXT_ID => {
             Some(NegotiateContext::NetName(utf16le_lossy(data)))
         }
         NegotiateContextType::TRANSPORT_CAPABILITIES => {
-            le32(data, 0).map(|flags| NegotiateContext::Transport { flags })
+            leading(data, le_u32).map(|flags| NegotiateContext::Transport { flags })
         }
-        NegotiateContextType::RDMA_TRANSFORM_CAPABILITIES => count(0)
-            .and_then(|n| u16_list(data, 8, n))
-            .map(|transforms| NegotiateContext::Rdma { transforms }),
-        NegotiateContextType::SIGNING_CAPABILITIES => count(0)
-            .and_then(|n| u16_list(data, 2, n))
-            .map(|algorithms| NegotiateContext::Signing { algorithms }),
+        NegotiateContextType::RDMA_TRANSFORM_CAPABILITIES => leading(data, rdma),
+        NegotiateContextType::SIGNING_CAPABILITIES => {
+            leading(data, id_list).map(|algorithms| NegotiateContext::Signing { algorithms })
+        }
         _ => return NegotiateContext::Unknown { context_type, data },
     };
     parsed.unwrap_or(NegotiateContext::Malformed { context_type, data })
 }
 
-fn preauth(data: &[u8]) -> Option<NegotiateContext<'_>> {
-    let n = usize::from(le16(data, 0)?);
-    let salt_len = usize::from(le16(data, 2)?);
-    let hash_algorithms = u16_list(data, 4, n)?;
-    let salt_at = 4usize.checked_add(n.checked_mul(2)?)?;
-    let salt = data.get(salt_at..salt_at.checked_add(salt_len)?)?;
-    Some(NegotiateContext::PreauthIntegrity {
-        hash_algorithms,
-        salt,
-    })
+/// HashAlgorithmCount, SaltLength, the algorithms, the salt.
+fn preauth(input: &[u8]) -> IResult<&[u8], NegotiateContext<'_>> {
+    (le_u16, le_u16)
+        .flat_map(|(n, salt_len)| (count(le_u16, usize::from(n)), take(salt_len)))
+        .map(
+            |(hash_algorithms, salt)| NegotiateContext::PreauthIntegrity {
+                hash_algorithms,
+                salt,
+            },
+        )
+        .parse(input)
 }
 
-fn compression(data: &[u8]) -> Option<NegotiateContext<'_>> {
-    let n = usize::from(le16(data, 0)?);
-    let flags = le32(data, 4)?;
-    let algorithms = u16_list(data, 8, n)?;
-    Some(NegotiateContext::Compression { flags, algorithms })
+/// CompressionAlgorithmCount, Padding, Flags, the algorithms.
+fn compression(input: &[u8]) -> IResult<&[u8], NegotiateContext<'_>> {
+    (le_u16, le_u16, le_u32)
+        .flat_map(|(n, _padding, flags)| {
+            count(le_u16, usize::from(n))
+                .map(move |algorithms| NegotiateContext::Compression { flags, algorithms })
+        })
+        .parse(input)
+}
+
+/// TransformCount, two reserved fields (6 bytes), the transforms.
+fn rdma(input: &[u8]) -> IResult<&[u8], NegotiateContext<'_>> {
+    (le_u16, take(6usize))
+        .flat_map(|(n, _reserved)| count(le_u16, usize::from(n)))
+        .map(|transforms| NegotiateContext::Rdma { transforms })
+        .parse(input)
 }
 
 #[cfg(test)]

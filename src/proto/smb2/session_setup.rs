@@ -5,8 +5,11 @@
 //! exchange still yields flags and session flags. The buffer is borrowed, never decoded here:
 //! hand it to `proto::gss::spnego`.
 
+use nom::number::complete::{le_u16, le_u32, le_u64, u8};
+
 use super::codes::{Capabilities, SecurityMode, SessionFlags, SessionSetupFlags};
-use super::{buffer, fixed, le16, le32, le64, Smb2Error, HEADER_LEN};
+use super::{buffer, Smb2Error, HEADER_LEN};
+use crate::proto::wire::record;
 
 /// SESSION_SETUP request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,15 +39,28 @@ const RESPONSE_FIXED: usize = 8;
 impl<'a> SessionSetupRequest<'a> {
     /// Parses the body of a SESSION_SETUP request message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, REQUEST_FIXED, "SESSION_SETUP request")?;
-        let u16_at = |o| usize::from(le16(b, o).unwrap_or_default());
+        let layout = (le_u16, u8, u8, le_u32, le_u32, le_u16, le_u16, le_u64);
+        let (_, fixed) = record(
+            msg,
+            HEADER_LEN,
+            REQUEST_FIXED,
+            "SESSION_SETUP request",
+            layout,
+        )?;
+        let (_structure_size, flags, security_mode, capabilities, channel, offset, len, previous) =
+            fixed;
         Ok(SessionSetupRequest {
-            flags: SessionSetupFlags(b.get(2).copied().unwrap_or_default()),
-            security_mode: SecurityMode(u16::from(b.get(3).copied().unwrap_or_default())),
-            capabilities: Capabilities(le32(b, 4).unwrap_or_default()),
-            channel: le32(b, 8).unwrap_or_default(),
-            previous_session_id: le64(b, 16).unwrap_or_default(),
-            security_buffer: buffer(msg, u16_at(12), u16_at(14), "SESSION_SETUP security buffer"),
+            flags: SessionSetupFlags(flags),
+            security_mode: SecurityMode(u16::from(security_mode)),
+            capabilities: Capabilities(capabilities),
+            channel,
+            previous_session_id: previous,
+            security_buffer: buffer(
+                msg,
+                usize::from(offset),
+                usize::from(len),
+                "SESSION_SETUP security buffer",
+            ),
         })
     }
 }
@@ -52,14 +68,21 @@ impl<'a> SessionSetupRequest<'a> {
 impl<'a> SessionSetupResponse<'a> {
     /// Parses the body of a SESSION_SETUP response message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, RESPONSE_FIXED, "SESSION_SETUP response")?;
-        let u16_at = |o| le16(b, o).unwrap_or_default();
+        let layout = (le_u16, le_u16, le_u16, le_u16);
+        let (_, fixed) = record(
+            msg,
+            HEADER_LEN,
+            RESPONSE_FIXED,
+            "SESSION_SETUP response",
+            layout,
+        )?;
+        let (_structure_size, session_flags, offset, len) = fixed;
         Ok(SessionSetupResponse {
-            session_flags: SessionFlags(u16_at(2)),
+            session_flags: SessionFlags(session_flags),
             security_buffer: buffer(
                 msg,
-                usize::from(u16_at(4)),
-                usize::from(u16_at(6)),
+                usize::from(offset),
+                usize::from(len),
                 "SESSION_SETUP security buffer",
             ),
         })

@@ -5,7 +5,11 @@
 //! borrow what follows (ciphertext or compressed data) without looking at it. An encrypted
 //! message shows only its session id and size: enough to say "encrypted from here on".
 
-use super::{fixed, le16, le32, le64, Smb2Error};
+use nom::bytes::complete::take;
+use nom::number::complete::{le_u16, le_u32, le_u64};
+
+use super::Smb2Error;
+use crate::proto::wire::{array, record};
 
 /// `\xfdSMB`.
 pub const TRANSFORM_PROTOCOL_ID: [u8; 4] = [0xFD, b'S', b'M', b'B'];
@@ -54,23 +58,33 @@ impl CompressionTransformHeader<'_> {
 
 /// Parses an encryption transform header at the start of `payload`.
 pub fn parse_transform(payload: &[u8]) -> Result<TransformHeader<'_>, Smb2Error> {
-    let h = fixed(payload, 0, TRANSFORM_HEADER_LEN, "SMB2 transform header")?;
-    if h.get(..4) != Some(&TRANSFORM_PROTOCOL_ID[..]) {
+    let layout = (
+        take(4usize),
+        array::<16>,
+        array::<16>,
+        le_u32,
+        le_u16,
+        le_u16,
+        le_u64,
+    );
+    let (ciphertext, fixed) = record(
+        payload,
+        0,
+        TRANSFORM_HEADER_LEN,
+        "SMB2 transform header",
+        layout,
+    )?;
+    let (magic, signature, nonce, original_message_size, _reserved, flags, session_id) = fixed;
+    if magic != TRANSFORM_PROTOCOL_ID {
         return Err(Smb2Error::BadMagic { offset: 0 });
     }
     Ok(TransformHeader {
-        signature: h
-            .get(4..20)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default(),
-        nonce: h
-            .get(20..36)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default(),
-        original_message_size: le32(h, 36).unwrap_or_default(),
-        flags: le16(h, 42).unwrap_or_default(),
-        session_id: le64(h, 44).unwrap_or_default(),
-        ciphertext: payload.get(TRANSFORM_HEADER_LEN..).unwrap_or_default(),
+        signature,
+        nonce,
+        original_message_size,
+        flags,
+        session_id,
+        ciphertext,
     })
 }
 
@@ -78,23 +92,24 @@ pub fn parse_transform(payload: &[u8]) -> Result<TransformHeader<'_>, Smb2Error>
 pub fn parse_compression_transform(
     payload: &[u8],
 ) -> Result<CompressionTransformHeader<'_>, Smb2Error> {
-    let h = fixed(
+    let layout = (take(4usize), le_u32, le_u16, le_u16, le_u32);
+    let (data, fixed) = record(
         payload,
         0,
         COMPRESSION_TRANSFORM_HEADER_LEN,
         "SMB2 compression transform header",
+        layout,
     )?;
-    if h.get(..4) != Some(&COMPRESSION_PROTOCOL_ID[..]) {
+    let (magic, original_compressed_segment_size, algorithm, flags, offset_or_length) = fixed;
+    if magic != COMPRESSION_PROTOCOL_ID {
         return Err(Smb2Error::BadMagic { offset: 0 });
     }
     Ok(CompressionTransformHeader {
-        original_compressed_segment_size: le32(h, 4).unwrap_or_default(),
-        algorithm: le16(h, 8).unwrap_or_default(),
-        flags: le16(h, 10).unwrap_or_default(),
-        offset_or_length: le32(h, 12).unwrap_or_default(),
-        data: payload
-            .get(COMPRESSION_TRANSFORM_HEADER_LEN..)
-            .unwrap_or_default(),
+        original_compressed_segment_size,
+        algorithm,
+        flags,
+        offset_or_length,
+        data,
     })
 }
 

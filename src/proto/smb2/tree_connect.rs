@@ -5,8 +5,11 @@
 //! `String` — it is short and findings quote it — and is a `Result` of its own so a cut
 //! request still yields its flags.
 
+use nom::number::complete::{le_u16, le_u32, u8};
+
 use super::codes::{ShareCapabilities, ShareFlags, ShareType, TreeConnectFlags};
-use super::{buffer, fixed, le16, le32, utf16le_lossy, Smb2Error, HEADER_LEN};
+use super::{buffer, Smb2Error, HEADER_LEN};
+use crate::proto::wire::{record, utf16le_lossy};
 
 /// TREE_CONNECT request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +36,23 @@ const RESPONSE_FIXED: usize = 16;
 impl<'a> TreeConnectRequest<'a> {
     /// Parses the body of a TREE_CONNECT request message.
     pub fn parse(msg: &'a [u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, REQUEST_FIXED, "TREE_CONNECT request")?;
-        let u16_at = |o| le16(b, o).unwrap_or_default();
+        let layout = (le_u16, le_u16, le_u16, le_u16);
+        let (_, fixed) = record(
+            msg,
+            HEADER_LEN,
+            REQUEST_FIXED,
+            "TREE_CONNECT request",
+            layout,
+        )?;
+        let (_structure_size, flags, offset, len) = fixed;
         let path_bytes = buffer(
             msg,
-            usize::from(u16_at(4)),
-            usize::from(u16_at(6)),
+            usize::from(offset),
+            usize::from(len),
             "TREE_CONNECT path",
         );
         Ok(TreeConnectRequest {
-            flags: TreeConnectFlags(u16_at(2)),
+            flags: TreeConnectFlags(flags),
             path: path_bytes.clone().map(utf16le_lossy),
             path_bytes,
         })
@@ -52,12 +62,21 @@ impl<'a> TreeConnectRequest<'a> {
 impl TreeConnectResponse {
     /// Parses the body of a TREE_CONNECT response message.
     pub fn parse(msg: &[u8]) -> Result<Self, Smb2Error> {
-        let b = fixed(msg, HEADER_LEN, RESPONSE_FIXED, "TREE_CONNECT response")?;
+        let layout = (le_u16, u8, u8, le_u32, le_u32, le_u32);
+        let (_, fixed) = record(
+            msg,
+            HEADER_LEN,
+            RESPONSE_FIXED,
+            "TREE_CONNECT response",
+            layout,
+        )?;
+        let (_structure_size, share_type, _reserved, share_flags, capabilities, maximal_access) =
+            fixed;
         Ok(TreeConnectResponse {
-            share_type: ShareType(b.get(2).copied().unwrap_or_default()),
-            share_flags: ShareFlags(le32(b, 4).unwrap_or_default()),
-            capabilities: ShareCapabilities(le32(b, 8).unwrap_or_default()),
-            maximal_access: le32(b, 12).unwrap_or_default(),
+            share_type: ShareType(share_type),
+            share_flags: ShareFlags(share_flags),
+            capabilities: ShareCapabilities(capabilities),
+            maximal_access,
         })
     }
 }
