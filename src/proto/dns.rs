@@ -421,13 +421,8 @@ impl<'a> Message<'a> {
 mod tests {
     use super::*;
     use crate::proto::code_table::assert_names_round_trip;
+    use crate::proto::test_hex as unhex;
     use proptest::prelude::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
-    }
 
     // ../shared/captures/lab/ad-krb-cname-nospn-required.pcap frame 18: the answer to
     // "A files.corp.example", a CNAME to dc01.corp.example plus its A record and the SOA.

@@ -267,6 +267,7 @@ fn netbios_name(input: &[u8], base: usize) -> Result<(&[u8], NetbiosName), NbssE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::test_hex as hex;
 
     #[test]
     fn code_tables_name_every_entry() {
@@ -276,13 +277,6 @@ mod tests {
         assert_eq!(NbssType::KEEPALIVE.to_string(), "SESSION_KEEP_ALIVE");
         assert_eq!(NbssType(0x86).to_string(), "0x86");
         assert_eq!(NbssNegativeCode(0x01).to_string(), "0x01");
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 19: the Direct-TCP header of an

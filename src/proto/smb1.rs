@@ -280,20 +280,13 @@ impl From<Short> for Smb1Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::test_hex as hex;
 
     #[test]
     fn command_table_names_every_entry() {
         crate::proto::code_table::assert_names_round_trip(Smb1Command::ALL, Smb1Command::name);
         assert_eq!(Smb1Command::NT_CREATE_ANDX.to_string(), "NT_CREATE_ANDX");
         assert_eq!(Smb1Command(0x0a).to_string(), "0x0a");
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-        clean
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
     }
 
     #[test]

@@ -99,8 +99,8 @@ impl WriteRequest {
 mod tests {
     use super::*;
     use crate::proto::ntstatus::NtStatus;
-    use crate::proto::smb2::tests::hex;
     use crate::proto::smb2::{messages, parse_message, Body, Smb2Command};
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 19: TREE_CONNECT response with
     // STATUS_BAD_NETWORK_NAME and an empty ERROR body.

@@ -269,7 +269,7 @@ impl Smb2Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::smb2::tests::hex;
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 19, SMB2 TREE_CONNECT response
     // (STATUS_BAD_NETWORK_NAME), without its 4-byte Direct-TCP header.

@@ -345,15 +345,7 @@ impl From<Short> for Smb2Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// Hex to bytes for test vectors (whitespace allowed).
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-        clean
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/zeek/smb1-misnamed.pcap frame 1: a compounded CREATE + QUERY_INFO +
     // CLOSE request (NextCommand 0x98, 0x68, 0), without the 4-byte Direct-TCP header.

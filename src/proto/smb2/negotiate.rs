@@ -311,8 +311,8 @@ fn rdma(input: &[u8]) -> IResult<&[u8], NegotiateContext<'_>> {
 mod tests {
     use super::*;
     use crate::proto::smb2::codes::{cipher, compression_algorithm, signing_algorithm};
-    use crate::proto::smb2::tests::hex;
     use crate::proto::smb2::{parse_message, Body};
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 4, SMB2 NEGOTIATE request from
     // smbclient (SMB 2.0.2-3.1.1, four contexts), without the Direct-TCP header.

@@ -93,8 +93,8 @@ impl<'a> SessionSetupResponse<'a> {
 mod tests {
     use super::*;
     use crate::proto::ntstatus::NtStatus;
-    use crate::proto::smb2::tests::hex;
     use crate::proto::smb2::{parse_message, Body};
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 8, SESSION_SETUP request carrying
     // SPNEGO + NTLMSSP NEGOTIATE, without the Direct-TCP header.

@@ -116,8 +116,8 @@ pub fn parse_compression_transform(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::smb2::tests::hex;
     use crate::proto::smb2::{compression_algorithm, parse_pdu, Smb2Pdu};
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb3-encrypted-ok.pcap frame 20: the first encrypted message
     // after the TREE_CONNECT to the encrypted share (Direct-TCP header removed).

@@ -85,8 +85,8 @@ impl TreeConnectResponse {
 mod tests {
     use super::*;
     use crate::proto::ntstatus::NtStatus;
-    use crate::proto::smb2::tests::hex;
     use crate::proto::smb2::{parse_message, Body};
+    use crate::proto::test_hex as hex;
 
     // ../shared/captures/lab/smb-tree-bad-name.pcap frame 18, SMB2 TREE_CONNECT request for
     // \\nas1.corp.example\dta, without the Direct-TCP header.

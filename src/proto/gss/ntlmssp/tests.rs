@@ -1,12 +1,5 @@
 use super::*;
-
-fn hex(s: &str) -> Vec<u8> {
-    let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-    clean
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
+use crate::proto::test_hex as hex;
 
 // ../shared/captures/lab/smb-tree-bad-name.pcap frame 8: NTLMSSP NEGOTIATE (the
 // mechToken inside SPNEGO in the SMB2 SESSION_SETUP request).

@@ -1,12 +1,5 @@
 use super::*;
-
-fn hex(s: &str) -> Vec<u8> {
-    let clean: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-    clean
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
+use crate::proto::test_hex as hex;
 
 #[test]
 fn negotiate_response_with_neg_hints() {
