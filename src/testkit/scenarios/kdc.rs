@@ -149,6 +149,15 @@ pub(super) fn dns_lookup(
 /// One SESSION_SETUP with the Kerberos AP-REQ for `cifs/<host>`, answered SUCCESS with the
 /// AP-REP (SessionFlags `flags`).
 pub(super) fn kerberos_session(s: &mut Smb, host: &str, flags: u16) {
+    let h = kerberos_session_request(s, host, "session_setup_request");
+    let rep = gss::krb5_token(gss::tok_id::AP_REP, &krb::ap_rep(0xAB));
+    let h = h.session(s.session_id);
+    s.session_final(&h, NtStatus::STATUS_SUCCESS, flags, Some(&rep));
+}
+
+/// The first SESSION_SETUP request of a session (session id 0), carrying the SPNEGO
+/// NegTokenInit with the Kerberos AP-REQ for `cifs/<host>`, as frame role `r`.
+pub(super) fn kerberos_session_request(s: &mut Smb, host: &str, r: &str) -> Header {
     let ap = krb::ap_req(service_ticket(host), krb::AP_MUTUAL_REQUIRED, 0xA9);
     let blob = gss::neg_token_init(
         &WINDOWS_MECHS,
@@ -159,11 +168,9 @@ pub(super) fn kerberos_session(s: &mut Smb, host: &str, flags: u16) {
     s.session_id = session;
     s.send(
         us(1100),
-        role("session_setup_request"),
+        role(r),
         &h,
         &smb::session_setup_request(1, 0, &blob),
     );
-    let rep = gss::krb5_token(gss::tok_id::AP_REP, &krb::ap_rep(0xAB));
-    let h = h.session(s.session_id);
-    s.session_final(&h, NtStatus::STATUS_SUCCESS, flags, Some(&rep));
+    h
 }

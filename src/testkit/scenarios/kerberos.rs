@@ -261,24 +261,7 @@ pub(super) fn kerberos_apreq_error_in_smb() -> Scenario {
         &FS1_PROFILE,
         &WINDOWS_MECHS,
     );
-    let ap = krb::ap_req(
-        service_ticket("fs1.corp.example"),
-        krb::AP_MUTUAL_REQUIRED,
-        0xA9,
-    );
-    let blob = gss::neg_token_init(
-        &WINDOWS_MECHS,
-        Some(&gss::krb5_token(gss::tok_id::AP_REQ, &ap)),
-    );
-    let session = std::mem::take(&mut s.session_id);
-    let h = s.req(Smb2Command::SESSION_SETUP);
-    s.session_id = session;
-    s.send(
-        us(1100),
-        role("session_setup_request_1"),
-        &h,
-        &smb::session_setup_request(1, 0, &blob),
-    );
+    let h = kerberos_session_request(&mut s, "fs1.corp.example", "session_setup_request_1");
     let err = krb::krb_error(&KrbErr {
         error_code: krb::error_code::KRB_AP_ERR_SKEW,
         stime: Timestamp::from_nanos(s.conn.now().nanos - 420_000_000_000),
