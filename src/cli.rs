@@ -69,7 +69,7 @@ fn with_output(
 }
 
 /// Output formats of `analyze` and `scan` (SPEC §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,

@@ -3,6 +3,7 @@
 mod cli;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cli::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,15 +110,6 @@ struct DumpArgs {
 }
 
 #[derive(ValueEnum, Clone, Copy)]
-enum Format {
-    Table,
-    Json,
-    Jsonl,
-    Sarif,
-    Junit,
-}
-
-#[derive(ValueEnum, Clone, Copy)]
 enum FailOn {
     Error,
     Warning,
@@ -192,13 +184,7 @@ fn request(inputs: Vec<PathBuf>, c: CommonArgs) -> cli::AnalyzeRequest {
         inputs,
         scan: false,
         walk: smbtriage::ScanOptions::default(),
-        format: match c.format.unwrap_or(Format::Table) {
-            Format::Table => cli::Format::Table,
-            Format::Json => cli::Format::Json,
-            Format::Jsonl => cli::Format::Jsonl,
-            Format::Sarif => cli::Format::Sarif,
-            Format::Junit => cli::Format::Junit,
-        },
+        format: c.format.unwrap_or(Format::Table),
         fail_on: match c.fail_on {
             FailOn::Error => Some(severity(Severity::Error)),
             FailOn::Warning => Some(severity(Severity::Warning)),
