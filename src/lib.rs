@@ -54,3 +54,8 @@ pub use dump::{dump, Dump, DumpProtos};
 pub use options::{Options, ScanOptions};
 pub use report::{FileReport, Report};
 pub use scan::scan;
+
+/// The README's Rust example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
