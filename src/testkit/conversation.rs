@@ -62,6 +62,37 @@ fn endpoints(client: SocketAddr, server: SocketAddr, dir: Dir) -> (SocketAddr, S
     }
 }
 
+/// The link and clock accessors of a packet builder with `link` and `clock` fields.
+macro_rules! clocked {
+    ($builder:ty) => {
+        impl $builder {
+            pub fn link(&self) -> Link {
+                self.link
+            }
+
+            /// The next packet is stamped `ts`.
+            pub fn at(&mut self, ts: Timestamp) -> &mut Self {
+                self.clock.at(ts);
+                self
+            }
+
+            /// The next packet comes `d` after the previous one (instead of one step after).
+            pub fn advance(&mut self, d: Duration) -> &mut Self {
+                self.clock.advance(d);
+                self
+            }
+
+            /// Time of the most recent packet (the start time before any).
+            pub fn now(&self) -> Timestamp {
+                self.clock.last
+            }
+        }
+    };
+}
+
+clocked!(TcpConversation);
+clocked!(UdpExchange);
+
 /// Builds the segments of one TCP connection.
 ///
 /// Every segment with ACK set acknowledges everything the peer has sent so far through this
@@ -123,27 +154,6 @@ impl TcpConversation {
     pub fn with_step(mut self, step: Duration) -> Self {
         self.clock.step = step;
         self
-    }
-
-    pub fn link(&self) -> Link {
-        self.link
-    }
-
-    /// The next packet is stamped `ts`.
-    pub fn at(&mut self, ts: Timestamp) -> &mut Self {
-        self.clock.at(ts);
-        self
-    }
-
-    /// The next packet comes `d` after the previous one (instead of one step after).
-    pub fn advance(&mut self, d: Duration) -> &mut Self {
-        self.clock.advance(d);
-        self
-    }
-
-    /// Time of the most recent packet (the start time before any).
-    pub fn now(&self) -> Timestamp {
-        self.clock.last
     }
 
     /// The sequence number the next segment in `dir` will carry.
@@ -320,27 +330,6 @@ impl UdpExchange {
         assert!(max_fragment >= 8, "fragments carry at least 8 bytes");
         self.fragment_size = Some(max_fragment);
         self
-    }
-
-    pub fn link(&self) -> Link {
-        self.link
-    }
-
-    /// The next packet is stamped `ts`.
-    pub fn at(&mut self, ts: Timestamp) -> &mut Self {
-        self.clock.at(ts);
-        self
-    }
-
-    /// The next packet comes `d` after the previous one (instead of one step after).
-    pub fn advance(&mut self, d: Duration) -> &mut Self {
-        self.clock.advance(d);
-        self
-    }
-
-    /// Time of the most recent packet (the start time before any).
-    pub fn now(&self) -> Timestamp {
-        self.clock.last
     }
 
     /// One datagram from the client: a single packet, or its fragments.
