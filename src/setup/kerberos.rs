@@ -12,7 +12,7 @@ use super::Analysis;
 use crate::capture::Timestamp;
 use crate::flow::{At, ConnInfo, Dir};
 use crate::proto::framing::{Framer, KrbRecordMarker};
-use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage, KrbMsgType};
+use crate::proto::kerberos::{self, KerberosTime, KrbErrorCode, KrbMessage, KrbMsgType};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -55,6 +55,10 @@ pub struct KrbErrorInfo {
     pub e_text: Option<String>,
     /// Windows' NTSTATUS from the error data, when present.
     pub nt_status: Option<u32>,
+    /// The KDC's clock when it answered (`stime`), and the requester's time it echoed
+    /// (`ctime`), when present.
+    pub stime: KerberosTime,
+    pub ctime: Option<KerberosTime>,
 }
 
 /// A request to the KDC and what came back.
@@ -297,6 +301,8 @@ impl KdcTracker {
                         cname: e.cname.as_ref().map(|c| c.to_string()),
                         e_text: e.e_text.as_ref().map(|t| t.to_string()),
                         nt_status: e.nt_status(),
+                        stime: e.stime,
+                        ctime: e.ctime,
                     }),
                     _ => None,
                 };

@@ -20,7 +20,7 @@ use crate::capture::Timestamp;
 use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
 use crate::proto::kerberos::{classify_error, ErrorClass, KrbErrorCode, KrbMsgType};
 use crate::proto::smb2::Smb2Command;
-use crate::setup::kerberos::KrbExchange;
+use crate::setup::kerberos::{KrbErrorInfo, KrbExchange};
 use crate::setup::smb::SmbConnection;
 use crate::setup::Analysis;
 use std::net::IpAddr;
@@ -110,6 +110,9 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
                         "Windows status in the error data: {}.",
                         crate::findings::StatusRef::nt(st).name
                     ));
+                }
+                if err.code == KrbErrorCode::KRB_AP_ERR_SKEW {
+                    f.evidence.extend(skew_evidence(err, reply.ts));
                 }
                 f
             }
@@ -316,6 +319,69 @@ pub(super) fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
 }
 
 /// NTLMSSP used after Kerberos failed for the same client shortly before.
+/// Within this, the capture host's clock and the KDC's count as agreeing: KRB-ERROR times are
+/// whole seconds, and the answer leaves the KDC a moment before the capture stamps it.
+const CLOCKS_AGREE_SECS: i64 = 60;
+
+/// KRB_AP_ERR_SKEW: the KDC's time from the error beside the capture's own stamp of that
+/// frame, the requester's time when the KDC echoed it, and which clock that points at.
+fn skew_evidence(err: &KrbErrorInfo, captured: Timestamp) -> Vec<String> {
+    let kdc = Timestamp::from_nanos(err.stime.0.saturating_mul(1_000_000_000));
+    let apart = captured
+        .0
+        .div_euclid(1_000_000_000)
+        .saturating_sub(err.stime.0);
+    let mut out = vec![format!(
+        "The KDC's clock read {} when it answered (stime); the capture stamped the answer {}: {} {}.",
+        seconds(kdc),
+        seconds(captured),
+        span(apart),
+        if apart >= 0 { "later" } else { "earlier" }
+    )];
+    if let Some(ctime) = err.ctime {
+        let ahead = ctime.0.saturating_sub(err.stime.0);
+        out.push(format!(
+            "The requester's clock read {} (ctime, echoed by the KDC): {} {} the KDC's.",
+            seconds(Timestamp::from_nanos(ctime.0.saturating_mul(1_000_000_000))),
+            span(ahead),
+            if ahead >= 0 { "ahead of" } else { "behind" }
+        ));
+    }
+    out.push(if apart.abs() <= CLOCKS_AGREE_SECS {
+        "The capture host agrees with the KDC, so the requester's clock is the one that is off: \
+         check its time source (`w32tm /query /status` on Windows, `chronyc tracking` or \
+         `timedatectl` elsewhere)."
+            .to_string()
+    } else {
+        format!(
+            "The capture host disagrees with the KDC by {} as well: if the capture was taken on the \
+             requester, its clock is the one that is off; if the capture host keeps good time, the \
+             KDC's clock is (domain controllers take their time from the PDC emulator).",
+            span(apart)
+        )
+    });
+    out
+}
+
+/// A capture time to the second, as RFC 3339 in UTC.
+fn seconds(t: Timestamp) -> String {
+    let full = t.rfc3339_micros();
+    match full.split_once('.') {
+        Some((whole, _)) => format!("{whole}Z"),
+        None => full,
+    }
+}
+
+/// A number of seconds as minutes and seconds, e.g. `7 min 0 s`; its sign is dropped.
+fn span(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
 /// A plain-words gloss for the commonest errors.
 fn meaning(code: KrbErrorCode) -> &'static str {
     match code.0 {
