@@ -5,7 +5,7 @@
 use super::{SessionInfo, Sinks};
 use crate::proto::gss::ntlmssp::{self, NtlmMessage, NtlmVersion};
 use crate::proto::gss::spnego::{self, MechToken, SecurityBlob};
-use crate::proto::kerberos::{self, KrbErrorCode, KrbMessage};
+use crate::proto::kerberos::{self, KerberosTime, KrbErrorCode, KrbMessage};
 use crate::setup::observations::{KrbCarrier, KrbObservation, Observation};
 
 /// The NTLMSSP AUTHENTICATE a client sent.
@@ -47,6 +47,10 @@ pub struct SmbKrbError {
     pub sname: String,
     pub realm: String,
     pub nt_status: Option<u32>,
+    /// The server's clock when it answered (`stime`), and the requester's time it echoed
+    /// (`ctime`), when present.
+    pub stime: KerberosTime,
+    pub ctime: Option<KerberosTime>,
 }
 
 /// Whether the SPNEGO hint in a NEGOTIATE response lists Kerberos (`None`: no hint).
@@ -121,6 +125,8 @@ pub(super) fn security_buffer(
                             sname: e.sname.to_string(),
                             realm: e.realm.to_string(),
                             nt_status: e.nt_status(),
+                            stime: e.stime,
+                            ctime: e.ctime,
                         });
                     }
                     _ => {}

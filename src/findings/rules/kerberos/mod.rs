@@ -18,9 +18,9 @@ pub(super) use repeats::merge_repeats;
 use super::{connections, on_conn, Conn, Context};
 use crate::capture::Timestamp;
 use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
-use crate::proto::kerberos::{classify_error, ErrorClass, KrbErrorCode, KrbMsgType};
+use crate::proto::kerberos::{classify_error, ErrorClass, KerberosTime, KrbErrorCode, KrbMsgType};
 use crate::proto::smb2::Smb2Command;
-use crate::setup::kerberos::{KrbErrorInfo, KrbExchange};
+use crate::setup::kerberos::KrbExchange;
 use crate::setup::smb::SmbConnection;
 use crate::setup::Analysis;
 use std::net::IpAddr;
@@ -112,7 +112,8 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
                     ));
                 }
                 if err.code == KrbErrorCode::KRB_AP_ERR_SKEW {
-                    f.evidence.extend(skew_evidence(err, reply.ts));
+                    f.evidence
+                        .extend(skew_evidence("KDC", err.stime, err.ctime, reply.ts));
                 }
                 f
             }
@@ -301,6 +302,10 @@ pub(super) fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
         }
         f.frames.insert("response", resp.frame);
         f.time = Some(resp.ts);
+        if err.code == KrbErrorCode::KRB_AP_ERR_SKEW {
+            f.evidence
+                .extend(skew_evidence("server", err.stime, err.ctime, resp.ts));
+        }
         let later = conn.exchanges.iter().find(|s| {
             s.command.is(Smb2Command::SESSION_SETUP)
                 && s.status == Some(0)
@@ -323,40 +328,46 @@ pub(super) fn in_session_setup(conn: &SmbConnection) -> Vec<Finding> {
 /// whole seconds, and the answer leaves the KDC a moment before the capture stamps it.
 const CLOCKS_AGREE_SECS: i64 = 60;
 
-/// KRB_AP_ERR_SKEW: the KDC's time from the error beside the capture's own stamp of that
-/// frame, the requester's time when the KDC echoed it, and which clock that points at.
-fn skew_evidence(err: &KrbErrorInfo, captured: Timestamp) -> Vec<String> {
-    let kdc = Timestamp::from_nanos(err.stime.0.saturating_mul(1_000_000_000));
-    let apart = captured
-        .0
-        .div_euclid(1_000_000_000)
-        .saturating_sub(err.stime.0);
+/// KRB_AP_ERR_SKEW: the answering side's time from the error (`who`: the KDC, or the file
+/// server that checked an AP-REQ) beside the capture's own stamp of that frame, the
+/// requester's time when the error echoes it, and which clock that points at.
+pub(super) fn skew_evidence(
+    who: &str,
+    stime: KerberosTime,
+    ctime: Option<KerberosTime>,
+    captured: Timestamp,
+) -> Vec<String> {
+    let kdc = Timestamp::from_nanos(stime.0.saturating_mul(1_000_000_000));
+    let apart = captured.0.div_euclid(1_000_000_000).saturating_sub(stime.0);
     let mut out = vec![format!(
-        "The KDC's clock read {} when it answered (stime); the capture stamped the answer {}: {} {}.",
+        "The {who}'s clock read {} when it answered (stime); the capture stamped the answer {}: {} {}.",
         seconds(kdc),
         seconds(captured),
         span(apart),
         if apart >= 0 { "later" } else { "earlier" }
     )];
-    if let Some(ctime) = err.ctime {
-        let ahead = ctime.0.saturating_sub(err.stime.0);
+    if let Some(ctime) = ctime {
+        let ahead = ctime.0.saturating_sub(stime.0);
         out.push(format!(
-            "The requester's clock read {} (ctime, echoed by the KDC): {} {} the KDC's.",
+            "The requester's clock read {} (ctime, echoed in the error): {} {} the {who}'s.",
             seconds(Timestamp::from_nanos(ctime.0.saturating_mul(1_000_000_000))),
             span(ahead),
             if ahead >= 0 { "ahead of" } else { "behind" }
         ));
     }
-    out.push(if apart.abs() <= CLOCKS_AGREE_SECS {
-        "The capture host agrees with the KDC, so the requester's clock is the one that is off: \
-         check its time source (`w32tm /query /status` on Windows, `chronyc tracking` or \
-         `timedatectl` elsewhere)."
-            .to_string()
+    let agree = apart.unsigned_abs() <= CLOCKS_AGREE_SECS.unsigned_abs();
+    out.push(if agree {
+        format!(
+            "The capture host agrees with the {who}, so the requester's clock is the one that is \
+             off: check its time source (`w32tm /query /status` on Windows, `chronyc tracking` or \
+             `timedatectl` elsewhere)."
+        )
     } else {
         format!(
-            "The capture host disagrees with the KDC by {} as well: if the capture was taken on the \
-             requester, its clock is the one that is off; if the capture host keeps good time, the \
-             KDC's clock is (domain controllers take their time from the PDC emulator).",
+            "The capture host disagrees with the {who} by {} as well: if the capture was taken on \
+             the requester, its clock is the one that is off; if the capture host keeps good time, \
+             the {who}'s clock is (domain members take their time from the domain controllers, \
+             and they from the PDC emulator).",
             span(apart)
         )
     });

@@ -112,24 +112,20 @@ fn failed_kerberos_before_ntlm_is_not_aggregated() {
     );
 }
 
-fn skew(stime: i64, ctime: Option<i64>) -> KrbErrorInfo {
-    KrbErrorInfo {
-        code: KrbErrorCode::KRB_AP_ERR_SKEW,
-        sname: "krbtgt/CORP.EXAMPLE".into(),
-        realm: "CORP.EXAMPLE".into(),
-        cname: Some("dwright".into()),
-        e_text: None,
-        nt_status: None,
-        stime: crate::proto::kerberos::KerberosTime(stime),
-        ctime: ctime.map(crate::proto::kerberos::KerberosTime),
-    }
+fn skew(stime: i64, ctime: Option<i64>, captured: Timestamp) -> Vec<String> {
+    skew_evidence(
+        "KDC",
+        KerberosTime(stime),
+        ctime.map(KerberosTime),
+        captured,
+    )
 }
 
 #[test]
 fn skew_when_the_capture_agrees_with_the_kdc_blames_the_requester() {
     // 2024-05-01T10:00:00Z; the requester's authenticator said 10:09:30.
     let captured = Timestamp::from_nanos(1_714_557_600_250_000_000);
-    let out = skew_evidence(&skew(1_714_557_600, Some(1_714_558_170)), captured);
+    let out = skew(1_714_557_600, Some(1_714_558_170), captured);
     assert_eq!(
         out[0],
         "The KDC's clock read 2024-05-01T10:00:00Z when it answered (stime); the capture \
@@ -137,7 +133,7 @@ fn skew_when_the_capture_agrees_with_the_kdc_blames_the_requester() {
     );
     assert_eq!(
         out[1],
-        "The requester's clock read 2024-05-01T10:09:30Z (ctime, echoed by the KDC): \
+        "The requester's clock read 2024-05-01T10:09:30Z (ctime, echoed in the error): \
          9 min 30 s ahead of the KDC's."
     );
     assert!(out[2].starts_with("The capture host agrees with the KDC, so the requester's clock"));
@@ -146,7 +142,7 @@ fn skew_when_the_capture_agrees_with_the_kdc_blames_the_requester() {
 #[test]
 fn skew_when_the_capture_disagrees_with_the_kdc_names_both_clocks() {
     let captured = Timestamp::from_nanos(1_714_557_600_000_000_000);
-    let out = skew_evidence(&skew(1_714_557_600 + 3_600, None), captured);
+    let out = skew(1_714_557_600 + 3_600, None, captured);
     assert_eq!(out.len(), 2);
     assert!(out[0].ends_with(": 60 min 0 s earlier."), "{}", out[0]);
     assert!(out[1].starts_with("The capture host disagrees with the KDC by 60 min 0 s as well"));
