@@ -19,6 +19,7 @@ use super::{connections, on_conn, Conn, Context};
 use crate::capture::Timestamp;
 use crate::findings::{Finding, FindingId, KrbErrorRef, Phase, Severity};
 use crate::proto::kerberos::{classify_error, ErrorClass, KerberosTime, KrbErrorCode, KrbMsgType};
+use crate::proto::ntstatus::NtStatus;
 use crate::proto::smb2::Smb2Command;
 use crate::setup::kerberos::KrbExchange;
 use crate::setup::smb::SmbConnection;
@@ -106,10 +107,17 @@ fn kdc_error(analysis: &Analysis, x: &KrbExchange) -> Option<Finding> {
                     f.evidence.push(format!("The KDC's text: {t}."));
                 }
                 if let Some(st) = err.nt_status {
-                    f.evidence.push(format!(
-                        "Windows status in the error data: {}.",
-                        crate::findings::StatusRef::nt(st).name
-                    ));
+                    let name = crate::findings::StatusRef::nt(st).name;
+                    match account_status(NtStatus(st)) {
+                        Some((what, remedy)) => {
+                            f.message
+                                .push_str(&format!("; Windows status {name}: {what}"));
+                            f.remediation.insert(0, remedy.to_string());
+                        }
+                        None => f
+                            .evidence
+                            .push(format!("Windows status in the error data: {name}.")),
+                    }
                 }
                 if err.code == KrbErrorCode::KRB_AP_ERR_SKEW {
                     f.evidence
@@ -391,6 +399,41 @@ fn span(secs: i64) -> String {
     } else {
         format!("{} min {} s", secs / 60, secs % 60)
     }
+}
+
+/// What a Windows KDC's NTSTATUS in KERB-ERROR-DATA says about the account, and what to do.
+fn account_status(status: NtStatus) -> Option<(&'static str, &'static str)> {
+    Some(match status {
+        NtStatus::STATUS_ACCOUNT_DISABLED => (
+            "the account is disabled",
+            "Enable the account (Active Directory Users and Computers, `Enable-ADAccount`, or `samba-tool user enable` on a Samba DC), or use another one.",
+        ),
+        NtStatus::STATUS_ACCOUNT_LOCKED_OUT => (
+            "the account is locked out after too many wrong passwords",
+            "Unlock the account (`Unlock-ADAccount`), then find what keeps sending the old password: event 4740 on the PDC emulator names the caller.",
+        ),
+        NtStatus::STATUS_ACCOUNT_EXPIRED => (
+            "the account has expired",
+            "Extend or clear the account's expiry date (`Set-ADAccountExpiration`, `Clear-ADAccountExpiration`).",
+        ),
+        NtStatus::STATUS_PASSWORD_EXPIRED => (
+            "the password has expired",
+            "Set a new password for the account; for a service account, update it wherever the service stores it.",
+        ),
+        NtStatus::STATUS_PASSWORD_MUST_CHANGE => (
+            "the password must be changed before the account can log on",
+            "Change the password interactively, or clear \"User must change password at next logon\".",
+        ),
+        NtStatus::STATUS_INVALID_LOGON_HOURS => (
+            "the account may not log on at this time of day",
+            "Check the account's logon hours (logonHours) in Active Directory.",
+        ),
+        NtStatus::STATUS_INVALID_WORKSTATION => (
+            "the account may not log on from this computer",
+            "Check the account's \"Log On To\" list (userWorkstations) in Active Directory.",
+        ),
+        _ => return None,
+    })
 }
 
 /// A plain-words gloss for the commonest errors.

@@ -147,3 +147,25 @@ fn skew_when_the_capture_disagrees_with_the_kdc_names_both_clocks() {
     assert!(out[0].ends_with(": 60 min 0 s earlier."), "{}", out[0]);
     assert!(out[1].starts_with("The capture host disagrees with the KDC by 60 min 0 s as well"));
 }
+
+#[test]
+fn windows_account_statuses_are_said_with_what_to_do() {
+    let (what, remedy) = account_status(NtStatus::STATUS_ACCOUNT_LOCKED_OUT).unwrap();
+    assert_eq!(
+        what,
+        "the account is locked out after too many wrong passwords"
+    );
+    assert!(remedy.starts_with("Unlock the account"));
+    for status in [
+        NtStatus::STATUS_ACCOUNT_DISABLED,
+        NtStatus::STATUS_ACCOUNT_EXPIRED,
+        NtStatus::STATUS_PASSWORD_EXPIRED,
+        NtStatus::STATUS_PASSWORD_MUST_CHANGE,
+        NtStatus::STATUS_INVALID_LOGON_HOURS,
+        NtStatus::STATUS_INVALID_WORKSTATION,
+    ] {
+        assert!(account_status(status).is_some(), "{status}");
+    }
+    // Any other status stays in the evidence by name only.
+    assert_eq!(account_status(NtStatus::STATUS_LOGON_FAILURE), None);
+}
