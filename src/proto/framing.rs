@@ -325,10 +325,7 @@ impl RecordFormat for Nbss {
     const SYNC_LEN: usize = nbss::HEADER_LEN + 4;
 
     fn body_len(&self, header: &[u8]) -> Option<usize> {
-        match *header {
-            [0x00 | 0x81..=0x85, l0, l1, l2] => Some(u32::from_be_bytes([0, l0, l1, l2]) as usize),
-            _ => None,
-        }
+        nbss::parse_header(header).ok().map(|h| h.length as usize)
     }
 
     fn plausible_start(&self, bytes: &[u8]) -> bool {
@@ -356,35 +353,25 @@ impl RecordFormat for Nbss {
     }
 }
 
-/// SMB2 commands whose bodies setup analysis reads; everything else needs only its header and
-/// fixed body.
-fn is_setup_command(cmd: u16) -> bool {
-    matches!(
-        Smb2Command(cmd),
-        Smb2Command::NEGOTIATE
-            | Smb2Command::SESSION_SETUP
-            | Smb2Command::TREE_CONNECT
-            | Smb2Command::TREE_DISCONNECT
-            | Smb2Command::LOGOFF
-    )
-}
-
 /// True when only the first [`BULK_KEEP`] bytes of a payload can matter: a single plain
 /// message of a non-setup command, or an encrypted message, whose transform header is all
 /// that is readable.
 fn is_bulk(payload: &[u8]) -> bool {
-    match payload {
-        [0xfe, b'S', b'M', b'B', ..] => {
+    use smb2::field::{COMMAND, NEXT_COMMAND};
+    match payload.get(..4) {
+        Some(magic) if magic == smb2::PROTOCOL_ID => {
             let cmd = payload
-                .get(12..14)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]));
+                .get(COMMAND)
+                .and_then(|b| b.try_into().ok())
+                .map(|b| Smb2Command(u16::from_le_bytes(b)));
             let next = payload
-                .get(20..24)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            matches!((cmd, next), (Some(c), Some(0)) if !is_setup_command(c))
+                .get(NEXT_COMMAND)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes);
+            matches!((cmd, next), (Some(c), Some(0)) if !c.is_setup())
         }
-        [0xfd, b'S', b'M', b'B', ..] => true,
-        _ => false,
+        Some(magic) => magic == smb2::TRANSFORM_PROTOCOL_ID,
+        None => false,
     }
 }
 

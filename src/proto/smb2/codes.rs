@@ -33,6 +33,21 @@ code_table!(Smb2Command, unknown = "{:#06x}", {
     OPLOCK_BREAK = 0x0012,
 });
 
+impl Smb2Command {
+    /// The commands that set a connection up or take it down, whose bodies setup analysis
+    /// reads: NEGOTIATE, SESSION_SETUP, TREE_CONNECT, TREE_DISCONNECT, LOGOFF.
+    pub fn is_setup(self) -> bool {
+        matches!(
+            self,
+            Self::NEGOTIATE
+                | Self::SESSION_SETUP
+                | Self::TREE_CONNECT
+                | Self::TREE_DISCONNECT
+                | Self::LOGOFF
+        )
+    }
+}
+
 /// SMB2 dialect revision, named by its dotted version ("3.1.1"; "2.???" for the wildcard).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Dialect(pub u16);

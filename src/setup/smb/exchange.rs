@@ -89,14 +89,7 @@ impl SmbConnection {
         let h = &msg.header;
         let mut rec = Smb2Observation::of(at.frame, msg, cut);
         let cmd = h.command;
-        let is_setup = matches!(
-            cmd,
-            Smb2Command::NEGOTIATE
-                | Smb2Command::SESSION_SETUP
-                | Smb2Command::TREE_CONNECT
-                | Smb2Command::TREE_DISCONNECT
-                | Smb2Command::LOGOFF
-        );
+        let is_setup = cmd.is_setup();
         if !h.is_response() {
             if dir != Dir::ToServer || cmd == Smb2Command::CANCEL {
                 sinks.push(Observation::Smb2(rec));

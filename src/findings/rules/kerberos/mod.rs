@@ -345,11 +345,10 @@ pub(super) fn skew_evidence(
     ctime: Option<KerberosTime>,
     captured: Timestamp,
 ) -> Vec<String> {
-    let kdc = Timestamp::from_nanos(stime.0.saturating_mul(1_000_000_000));
     let apart = captured.0.div_euclid(1_000_000_000).saturating_sub(stime.0);
     let mut out = vec![format!(
         "The {who}'s clock read {} when it answered (stime); the capture stamped the answer {}: {} {}.",
-        seconds(kdc),
+        seconds(instant(stime)),
         seconds(captured),
         span(apart),
         if apart >= 0 { "later" } else { "earlier" }
@@ -358,7 +357,7 @@ pub(super) fn skew_evidence(
         let ahead = ctime.0.saturating_sub(stime.0);
         out.push(format!(
             "The requester's clock read {} (ctime, echoed in the error): {} {} the {who}'s.",
-            seconds(Timestamp::from_nanos(ctime.0.saturating_mul(1_000_000_000))),
+            seconds(instant(ctime)),
             span(ahead),
             if ahead >= 0 { "ahead of" } else { "behind" }
         ));
@@ -380,6 +379,11 @@ pub(super) fn skew_evidence(
         )
     });
     out
+}
+
+/// A Kerberos time (whole seconds) on the capture's time line.
+fn instant(t: KerberosTime) -> Timestamp {
+    Timestamp::from_nanos(t.0.saturating_mul(1_000_000_000))
 }
 
 /// A capture time to the second, as RFC 3339 in UTC.
